@@ -1,0 +1,409 @@
+"""Samplers of layouts and trajectories for every split of the task (PROTOCOL §1-§2).
+
+Every sampler takes a ``numpy.random.Generator`` first and returns :class:`Trajectories`.
+Work is vectorised over trajectories; the only Python loops run over time steps or over the
+rare redraws. Actions are drawn in float64 and stored as float32, and locations come from
+:func:`~jepa_world.env.physics.simulate` on those float32 actions, so the stored arrays obey the
+transition rule exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from jepa_world.env.geometry import (
+    BORDER_HIGH,
+    BORDER_LOW,
+    DEFAULT_EXCLUDE_WALL,
+    DOOR_HALF_HEIGHT,
+    DOOR_Y_RANGE,
+    START_MAX,
+    START_MIN,
+    WALL_HALF_WIDTH,
+    allowed_wall_columns,
+    in_wall,
+)
+from jepa_world.env.physics import simulate
+
+WallRange = tuple[int, int] | str | None
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """A batch of trajectories and their layouts.
+
+    Attributes:
+        locations: ``(N, T, 2)`` float32 agent positions ``(x, y)``.
+        actions: ``(N, T-1, 2)`` float32 actions (a blocked action is still recorded).
+        wall_x: ``(N,)`` int64 middle wall centre columns.
+        door_y: ``(N,)`` int64 door centre rows.
+    """
+
+    locations: np.ndarray
+    actions: np.ndarray
+    wall_x: np.ndarray
+    door_y: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = self.locations.shape[0]
+        if self.locations.ndim != 3 or self.locations.shape[2] != 2:
+            raise ValueError(f"locations: expected (N, T, 2), got {self.locations.shape}")
+        expected = (n, self.locations.shape[1] - 1, 2)
+        if self.actions.shape != expected:
+            raise ValueError(f"actions: expected {expected}, got {self.actions.shape}")
+        for name in ("wall_x", "door_y"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"{name}: expected ({n},), got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return self.locations.shape[0]
+
+    @property
+    def steps(self) -> int:
+        """Number of frames ``T`` per trajectory."""
+        return self.locations.shape[1]
+
+    @property
+    def layouts(self) -> np.ndarray:
+        """``(N, 2)`` int64 ``(wall_x, door_y)``, the ``layouts.npy`` format."""
+        return np.stack([self.wall_x, self.door_y], axis=1).astype(np.int64)
+
+    @property
+    def blocked(self) -> np.ndarray:
+        """``(N, T-1)`` bool: a non-zero action after which the agent did not move."""
+        stayed = np.all(self.locations[:, 1:] == self.locations[:, :-1], axis=-1)
+        return stayed & np.any(self.actions != 0, axis=-1)
+
+    def take(self, index: np.ndarray | slice) -> Trajectories:
+        """The trajectories at ``index`` (an index array, mask or slice)."""
+        return Trajectories(
+            self.locations[index], self.actions[index], self.wall_x[index], self.door_y[index]
+        )
+
+    @staticmethod
+    def concatenate(parts: Sequence[Trajectories]) -> Trajectories:
+        """Join batches of the same length ``T`` along the trajectory axis."""
+        return Trajectories(
+            np.concatenate([p.locations for p in parts]),
+            np.concatenate([p.actions for p in parts]),
+            np.concatenate([p.wall_x for p in parts]),
+            np.concatenate([p.door_y for p in parts]),
+        )
+
+
+def sample_layouts(
+    rng: np.random.Generator,
+    n: int,
+    exclude_wall: WallRange = DEFAULT_EXCLUDE_WALL,
+    only_wall: WallRange = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` layouts: ``wall_x`` uniform over the allowed columns, ``door_y`` uniform in 10..54.
+
+    Args:
+        rng: random generator.
+        n: number of layouts.
+        exclude_wall: inclusive wall-column range never drawn (training layouts), or ``None``.
+        only_wall: inclusive wall-column range to draw from exclusively (``probe_wall_other``).
+
+    Returns:
+        ``(wall_x, door_y)``, each ``(n,)`` int64.
+    """
+    columns = allowed_wall_columns(exclude_wall, only_wall)
+    wall_x = rng.choice(columns, size=n).astype(np.int64)
+    door_y = rng.integers(DOOR_Y_RANGE[0], DOOR_Y_RANGE[1] + 1, size=n).astype(np.int64)
+    return wall_x, door_y
+
+
+def truncated_normal(
+    rng: np.random.Generator,
+    mean: float | np.ndarray,
+    sd: float,
+    low: float | np.ndarray,
+    high: float | np.ndarray,
+    size: int | tuple[int, ...],
+) -> np.ndarray:
+    """Normal draws restricted to ``[low, high]`` by redrawing the ones that fall outside."""
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), shape)
+    low = np.broadcast_to(np.asarray(low, dtype=np.float64), shape)
+    high = np.broadcast_to(np.asarray(high, dtype=np.float64), shape)
+    out = rng.normal(mean, sd)
+    bad = (out < low) | (out > high)
+    while bad.any():
+        out[bad] = rng.normal(mean[bad], sd)
+        bad = (out < low) | (out > high)
+    return out
+
+
+def heading_walks(
+    rng: np.random.Generator,
+    heading0: np.ndarray,
+    n_actions: int,
+    *,
+    kappa: float = 5.0,
+    step_mean: float = 1.0,
+    step_sd: float = 0.4,
+    step_min: float = 0.2,
+    step_max: float = 1.8,
+) -> np.ndarray:
+    """Random-walk actions ``(n, n_actions, 2)`` float64 starting with heading ``heading0`` ``(n,)``.
+
+    The heading turns by a von Mises(0, ``kappa``) angle between actions; step lengths are
+    i.i.d. normal(``step_mean``, ``step_sd``) truncated to ``[step_min, step_max]``.
+    """
+    heading0 = np.asarray(heading0, dtype=np.float64)
+    n = heading0.shape[0]
+    turns = rng.vonmises(0.0, kappa, size=(n, max(n_actions - 1, 0)))
+    headings = heading0[:, None] + np.concatenate([np.zeros((n, 1)), np.cumsum(turns, axis=1)], 1)
+    headings = headings[:, :n_actions]
+    lengths = truncated_normal(rng, step_mean, step_sd, step_min, step_max, (n, n_actions))
+    return np.stack([np.cos(headings), np.sin(headings)], axis=-1) * lengths[..., None]
+
+
+def random_starts(rng: np.random.Generator, wall_x: np.ndarray, door_y: np.ndarray) -> np.ndarray:
+    """Starts uniform in ``[4, 60]^2``; one inside the middle wall gets x redrawn on a random side."""
+    n = wall_x.shape[0]
+    start = rng.uniform(BORDER_LOW, BORDER_HIGH, size=(n, 2))
+    left = wall_x - WALL_HALF_WIDTH
+    right = wall_x + WALL_HALF_WIDTH
+    inside = (start[:, 0] >= left) & (start[:, 0] <= right)
+    inside &= np.abs(start[:, 1] - door_y) > DOOR_HALF_HEIGHT
+    go_left = rng.random(n) < 0.5
+    new_left = rng.uniform(BORDER_LOW, left)
+    new_right = rng.uniform(right, BORDER_HIGH)
+    start[:, 0] = np.where(inside, np.where(go_left, new_left, new_right), start[:, 0])
+    return start
+
+
+def _cross_wall(
+    rng: np.random.Generator,
+    wall_x: np.ndarray,
+    door_y: np.ndarray,
+    n_actions: int,
+    walk: dict[str, float],
+    door_sd: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Starts ``(n, 2)`` and actions ``(n, S, 2)`` of walks built to pass through a door point.
+
+    Two walks leave a door point in roughly opposite directions (one heading left within
+    +-45 degrees, the other its opposite); the first ``k`` actions of the left walk, reversed
+    and negated, lead into the door point and the right walk carries on. Half the sequences are
+    then reversed and negated to cross the other way.
+    """
+    n, s = wall_x.shape[0], n_actions
+    door_point = np.stack(
+        [
+            rng.uniform(wall_x - WALL_HALF_WIDTH, wall_x + WALL_HALF_WIDTH),
+            truncated_normal(
+                rng, door_y, door_sd, door_y - DOOR_HALF_HEIGHT, door_y + DOOR_HALF_HEIGHT, n
+            ),
+        ],
+        axis=1,
+    )
+    k = rng.integers(1, s + 1, size=n)
+    phi = np.pi + rng.uniform(-np.pi / 4, np.pi / 4, size=n)
+    into = heading_walks(rng, phi, s, **walk)
+    onwards = heading_walks(rng, phi + np.pi, s, **walk)
+    t = np.arange(s)[None, :]
+    before = t < k[:, None]
+    first = np.take_along_axis(into, np.clip(k[:, None] - 1 - t, 0, s - 1)[..., None], axis=1)
+    second = np.take_along_axis(onwards, np.clip(t - k[:, None] + 1, 0, s - 1)[..., None], axis=1)
+    actions = np.where(before[..., None], -first, second)
+    reverse = rng.random(n) < 0.5
+    actions = np.where(reverse[:, None, None], -actions[:, ::-1], actions)
+    reached_after = np.where(reverse, s - k, k)
+    partial = np.concatenate([np.zeros((n, 1, 2)), np.cumsum(actions, axis=1)], axis=1)
+    start = door_point - partial[np.arange(n), reached_after]
+    return np.clip(start, START_MIN, START_MAX), actions
+
+
+def random_trajectories(
+    rng: np.random.Generator,
+    n: int,
+    T: int = 17,
+    *,
+    exclude_wall: WallRange = DEFAULT_EXCLUDE_WALL,
+    only_wall: WallRange = None,
+    cross_wall_rate: float = 0.1,
+    kappa: float = 5.0,
+    step_mean: float = 1.0,
+    step_sd: float = 0.4,
+    step_min: float = 0.2,
+    step_max: float = 1.8,
+    door_sd: float = 1.4,
+) -> Trajectories:
+    """Exploratory random walks (``train``, ``probe_normal``, ``probe_wall_other``).
+
+    Args:
+        rng: random generator.
+        n: number of trajectories.
+        T: frames per trajectory (``T - 1`` actions).
+        exclude_wall: inclusive wall-column range never drawn, or ``None``.
+        only_wall: inclusive wall-column range to draw from exclusively, or ``None``.
+        cross_wall_rate: probability that a trajectory is built to pass through the door.
+        kappa: von Mises concentration of the heading change per step.
+        step_mean: mean of the step length before truncation.
+        step_sd: standard deviation of the step length before truncation.
+        step_min: shortest step length.
+        step_max: longest step length.
+        door_sd: standard deviation of a cross-wall trajectory's door point around the door centre.
+
+    A constructed cross-wall start that lands inside the middle wall is drawn again (rare;
+    PROTOCOL leaves the case open), so that no location is ever inside a wall.
+    """
+    if T < 2:
+        raise ValueError(f"T: expected at least 2 frames, got {T}")
+    if not 0.0 <= cross_wall_rate <= 1.0:
+        raise ValueError(
+            f"cross_wall_rate: expected a probability in [0, 1], got {cross_wall_rate}"
+        )
+    walk = dict(
+        kappa=kappa, step_mean=step_mean, step_sd=step_sd, step_min=step_min, step_max=step_max
+    )
+    wall_x, door_y = sample_layouts(rng, n, exclude_wall, only_wall)
+    start = random_starts(rng, wall_x, door_y)
+    actions = heading_walks(rng, rng.uniform(0.0, 2 * np.pi, size=n), T - 1, **walk)
+    todo = np.flatnonzero(rng.random(n) < cross_wall_rate)
+    while todo.size:
+        s, a = _cross_wall(rng, wall_x[todo], door_y[todo], T - 1, walk, door_sd)
+        start[todo], actions[todo] = s, a
+        todo = todo[in_wall(start[todo].astype(np.float32), wall_x[todo], door_y[todo])]
+    actions = actions.astype(np.float32)
+    locations = simulate(start.astype(np.float32), actions, wall_x, door_y)
+    return Trajectories(locations, actions, wall_x, door_y)
+
+
+def wall_run_trajectories(
+    rng: np.random.Generator,
+    n: int,
+    T: int = 17,
+    *,
+    exclude_wall: WallRange = DEFAULT_EXCLUDE_WALL,
+    only_wall: WallRange = None,
+    door_fraction: float = 0.25,
+    min_distance: float = 2.0,
+    max_distance: float = 15.0,
+    speed: float = 1.0,
+) -> Trajectories:
+    """Runs straight at the middle wall (``probe_wall``): constant action ``(+-speed, 0)``.
+
+    Args:
+        rng: random generator.
+        n: number of trajectories; half run in +x, half in -x (shuffled).
+        T: frames per trajectory.
+        exclude_wall: inclusive wall-column range never drawn, or ``None``.
+        only_wall: inclusive wall-column range to draw from exclusively, or ``None``.
+        door_fraction: probability that the start row lies in the door band (the run passes).
+        min_distance: closest start to the wall centre column, pixels, on the approach side.
+        max_distance: farthest start from the wall centre column, pixels.
+        speed: pixels per step.
+
+    Other rows are uniform over the interior rows above and below the door band.
+    """
+    if not 0 < min_distance <= max_distance:
+        raise ValueError(
+            f"min_distance/max_distance: expected 0 < min <= max, got {min_distance}, {max_distance}"
+        )
+    wall_x, door_y = sample_layouts(rng, n, exclude_wall, only_wall)
+    direction = np.where(rng.permutation(n) < (n + 1) // 2, 1.0, -1.0)
+    x = wall_x - direction * rng.uniform(min_distance, max_distance, size=n)
+    through_door = rng.random(n) < door_fraction
+    door_row = rng.uniform(door_y - DOOR_HALF_HEIGHT, door_y + DOOR_HALF_HEIGHT)
+    below = (door_y - DOOR_HALF_HEIGHT) - START_MIN  # length of the band of rows above the door
+    above = START_MAX - (door_y + DOOR_HALF_HEIGHT)
+    u = rng.uniform(0.0, 1.0, size=n) * (below + above)
+    wall_row = np.where(u < below, START_MIN + u, door_y + DOOR_HALF_HEIGHT + (u - below))
+    y = np.where(through_door, door_row, wall_row)
+    start = np.clip(np.stack([x, y], axis=1), START_MIN, START_MAX).astype(np.float32)
+    actions = np.zeros((n, T - 1, 2), dtype=np.float32)
+    actions[:, :, 0] = (direction * speed)[:, None]
+    locations = simulate(start, actions, wall_x, door_y)
+    return Trajectories(locations, actions, wall_x, door_y)
+
+
+def _leg(
+    a: np.ndarray, b: np.ndarray, active: np.ndarray, speed: float, min_step: float
+) -> tuple[np.ndarray, ...]:
+    """Straight-line leg ``a -> b``: unit direction, full steps, last partial length, step count."""
+    delta = np.where(active[:, None], b - a, 0.0)
+    dist = np.linalg.norm(delta, axis=1)
+    unit = delta / np.where(dist > 0, dist, 1.0)[:, None]
+    full = np.floor(dist / speed)
+    rest = dist - full * speed
+    count = full + (rest >= min_step)
+    return unit, full, rest, count
+
+
+def expert_trajectories(
+    rng: np.random.Generator,
+    n: int,
+    T: int = 65,
+    *,
+    exclude_wall: WallRange = DEFAULT_EXCLUDE_WALL,
+    only_wall: WallRange = None,
+    speed: float = 0.9,
+    box_half_width: float = 3.0,
+    lane_half_height: float = 2.0,
+    min_step: float = 0.2,
+) -> Trajectories:
+    """Goal-directed walks from one room to the other through the door (``probe_expert``).
+
+    Args:
+        rng: random generator.
+        n: number of trajectories.
+        T: frames per trajectory; the plan is cut to ``T - 1`` actions, zeros after the goal.
+        exclude_wall: inclusive wall-column range never drawn, or ``None``.
+        only_wall: inclusive wall-column range to draw from exclusively, or ``None``.
+        speed: pixels per step on every leg.
+        box_half_width: the middle box spans ``wall_x -+ box_half_width`` (6 px wide by default).
+        lane_half_height: the door lane row is uniform in ``door_y -+ lane_half_height``.
+        min_step: a leg's last, shortened step is dropped when shorter than this.
+
+    The walk goes start -> box entry ``(wall_x - 3, y_d)`` -> box exit ``(wall_x + 3, y_d)`` ->
+    goal (mirrored right to left). A start inside the box skips the first leg and crosses
+    horizontally at its own row; a goal inside the box skips the crossing leg.
+    """
+    s = T - 1
+    wall_x, door_y = sample_layouts(rng, n, exclude_wall, only_wall)
+    wx = wall_x.astype(np.float64)
+    dy = door_y.astype(np.float64)
+    left_room = np.stack(
+        [rng.uniform(START_MIN, wx - WALL_HALF_WIDTH), rng.uniform(START_MIN, START_MAX, n)], 1
+    )
+    right_room = np.stack(
+        [rng.uniform(wx + WALL_HALF_WIDTH, START_MAX), rng.uniform(START_MIN, START_MAX, n)], 1
+    )
+    rightwards = rng.random(n) < 0.5
+    start = np.where(rightwards[:, None], left_room, right_room)
+    goal = np.where(rightwards[:, None], right_room, left_room)
+    side = np.where(rightwards, 1.0, -1.0)
+    lane = rng.uniform(dy - lane_half_height, dy + lane_half_height)
+
+    def in_box(p: np.ndarray) -> np.ndarray:
+        return (np.abs(p[:, 0] - wx) <= box_half_width) & (np.abs(p[:, 1] - dy) <= lane_half_height)
+
+    start_in, goal_in = in_box(start), in_box(goal)
+    entry = np.stack([wx - side * box_half_width, lane], axis=1)
+    first_end = np.where(start_in[:, None], start, entry)
+    exit_point = np.stack([wx + side * box_half_width, first_end[:, 1]], axis=1)
+    second_end = np.where(goal_in[:, None], first_end, exit_point)
+    legs = [
+        _leg(start, entry, ~start_in, speed, min_step),
+        _leg(first_end, exit_point, ~goal_in, speed, min_step),
+        _leg(second_end, goal, np.ones(n, dtype=bool), speed, min_step),
+    ]
+    t = np.arange(s)[None, :]
+    actions = np.zeros((n, s, 2))
+    offset = np.zeros((n, 1))
+    for unit, full, rest, count in legs:
+        j = t - offset
+        length = np.where(j < full[:, None], speed, rest[:, None])
+        length = np.where((j >= 0) & (j < count[:, None]), length, 0.0)
+        actions += length[..., None] * unit[:, None, :]
+        offset = offset + count[:, None]
+    actions = actions.astype(np.float32)
+    locations = simulate(start.astype(np.float32), actions, wall_x, door_y)
+    return Trajectories(locations, actions, wall_x, door_y)

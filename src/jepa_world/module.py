@@ -1,0 +1,245 @@
+"""``JEPAModule``: the LightningModule that trains a world model with a collapse-prevention strategy.
+
+Orchestration only: it encodes the true frames, unrolls (or teacher-forces) the predictor, asks
+the strategy for the loss, logs every term with the embedding statistics that reveal collapse,
+and schedules the learning rate. The maths lives in the models, the strategies, and the plain
+functions at the top of this file.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from jepa_world.models.world_model import WorldModel
+from jepa_world.strategies.base import LossStrategy, StrategyOutput
+
+#: Names under which the embedding statistics are logged (read by the collapse monitor).
+STD_METRIC = "train/embedding_std"
+STD_MIN_METRIC = "train/embedding_std_min"
+RANK_METRIC = "train/effective_rank"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain functions
+# ---------------------------------------------------------------------------------------------
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float) -> float:
+    """Learning-rate factor: linear warm-up to 1 over ``warmup_steps``, then cosine to ``min_ratio``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def embedding_stats(embeddings: Tensor) -> dict[str, Tensor]:
+    """Collapse diagnostics of ``embeddings (..., D)`` treated as a batch of ``D``-vectors.
+
+    ``std``: mean over dimensions of the per-dimension std (→ 0 under complete collapse);
+    ``std_min``: the smallest per-dimension std; ``effective_rank``: :func:`effective_rank`
+    (→ 1 when every embedding lies on one line, whatever the scale).
+    """
+    z = embeddings.detach().reshape(-1, embeddings.shape[-1]).float()
+    std = z.std(dim=0) if z.shape[0] > 1 else torch.zeros(z.shape[1], device=z.device)
+    return {"std": std.mean(), "std_min": std.min(), "effective_rank": effective_rank(z)}
+
+
+@torch.no_grad()
+def effective_rank(z: Tensor, eps: float = 1e-12) -> Tensor:
+    """Effective rank of ``z (N, D)`` (Roy & Vetterli, EUSIPCO 2007).
+
+    ``exp(H(p))`` with ``p`` the singular values of the centred batch normalised to sum to 1:
+    ``D`` for an isotropic cloud, 1 for points on a line, 0 for a single point.
+    """
+    centred = z.float() - z.float().mean(dim=0)
+    singular = torch.linalg.svdvals(centred)
+    total = singular.sum()
+    if total <= eps:
+        return total.new_zeros(())
+    p = singular / total
+    return torch.exp(-(p * torch.log(p.clamp_min(eps))).sum())
+
+
+def _cli_gave_hyperparameters() -> bool:
+    """True while LightningCLI instantiates the module with the parsed config as hyperparameters.
+
+    The CLI then stores ``encoder``, ``predictor`` and ``strategy`` as their class-path configs,
+    so ``load_from_checkpoint`` can rebuild them; outside the CLI those arguments are live modules
+    that must not be pickled into ``hparams``.
+    """
+    try:
+        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+    except ImportError:  # pragma: no cover - older or newer Lightning
+        return False
+    return _given_hyperparameters.get() is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# The LightningModule
+# ---------------------------------------------------------------------------------------------
+
+
+class JEPAModule(L.LightningModule):
+    """Train ``WorldModel(encoder, predictor)`` with ``strategy`` against collapse.
+
+    Each batch is a dict with ``states (B, L, 2, 65, 65)`` and ``actions (B, L-1, 2)``. The
+    encoder encodes every true frame; the predictor unrolls from the first encoding (recurrent,
+    as evaluated) or predicts each step from the true previous encoding (``teacher_forcing``);
+    the strategy scores every predicted step.
+
+    Args:
+        encoder: Frames ``(N, 2, 65, 65)`` → ``(N, D)``.
+        predictor: ``(z, a)`` → next ``z``.
+        strategy: The collapse-prevention strategy and its loss.
+        teacher_forcing: Predict each step from the encoded true frame instead of unrolling.
+        lr: Peak learning rate of AdamW.
+        weight_decay: AdamW weight decay, applied to weight matrices and kernels only (not to
+            biases and normalisation parameters).
+        betas: AdamW betas.
+        warmup_fraction: Share of the optimizer steps spent warming the learning rate up.
+        min_lr_ratio: Final learning rate of the cosine decay, as a fraction of ``lr``.
+        stats_every_n_steps: Training steps between logs of the embedding statistics.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        predictor: nn.Module,
+        strategy: LossStrategy,
+        teacher_forcing: bool = False,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        betas: tuple[float, float] = (0.9, 0.999),
+        warmup_fraction: float = 0.05,
+        min_lr_ratio: float = 0.01,
+        stats_every_n_steps: int = 10,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not lr > 0:
+            raise ValueError(f"{name}: lr must be > 0, got {lr}")
+        if not weight_decay >= 0:
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {weight_decay}")
+        if not 0.0 <= warmup_fraction < 1.0:
+            raise ValueError(f"{name}: warmup_fraction must lie in [0, 1), got {warmup_fraction}")
+        if not 0.0 <= min_lr_ratio <= 1.0:
+            raise ValueError(f"{name}: min_lr_ratio must lie in [0, 1], got {min_lr_ratio}")
+        if stats_every_n_steps < 1:
+            raise ValueError(f"{name}: stats_every_n_steps must be >= 1, got {stats_every_n_steps}")
+        if not isinstance(strategy, LossStrategy):
+            raise TypeError(f"{name}: strategy must be a LossStrategy, got {type(strategy).__name__}")
+        modules = [] if _cli_gave_hyperparameters() else ["encoder", "predictor", "strategy"]
+        self.save_hyperparameters(ignore=modules)
+        self.world_model = WorldModel(encoder, predictor)
+        self.strategy = strategy
+        self.strategy.setup(self.world_model)
+        self.teacher_forcing = teacher_forcing
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.betas = tuple(betas)
+        self.warmup_fraction = warmup_fraction
+        self.min_lr_ratio = min_lr_ratio
+        self.stats_every_n_steps = stats_every_n_steps
+
+    @property
+    def repr_dim(self) -> int:
+        return self.world_model.repr_dim
+
+    def forward(self, states: Tensor, actions: Tensor) -> Tensor:
+        """The course contract, delegated to the world model."""
+        return self.world_model(states, actions)
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def compute_loss(self, batch: dict[str, Tensor]) -> tuple[StrategyOutput, Tensor]:
+        """Encode, predict and score one batch; returns the strategy's output and the embeddings."""
+        states, actions = _unpack(batch)
+        embeddings = self.world_model.encode(states)
+        if self.teacher_forcing:
+            predictions = self.world_model.predict_next(embeddings, actions)
+        else:
+            predictions = self.world_model.unroll(embeddings[:, 0], actions)
+        targets = self.strategy.targets(self.world_model, states, embeddings)
+        return self.strategy(predictions, targets, embeddings, actions), embeddings
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Any]:
+        out, embeddings = self.compute_loss(batch)
+        batch_size = embeddings.shape[0]
+        self.log("train/loss", out.loss, prog_bar=True, batch_size=batch_size)
+        for term, value in out.terms.items():
+            self.log(f"train/{term}", value, batch_size=batch_size)
+        if self.global_step % self.stats_every_n_steps == 0:
+            for stat, value in embedding_stats(embeddings).items():
+                self.log(_stat_key("train", stat), value, batch_size=batch_size)
+        if self._trainer is not None and self.trainer.optimizers:
+            self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=batch_size)
+        return {"loss": out.loss, "terms": {k: v.detach() for k, v in out.terms.items()}}
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        out, embeddings = self.compute_loss(batch)
+        batch_size = embeddings.shape[0]
+        self.log("val/loss", out.loss, prog_bar=True, batch_size=batch_size, sync_dist=True)
+        for term, value in out.terms.items():
+            self.log(f"val/{term}", value, batch_size=batch_size, sync_dist=True)
+        for stat, value in embedding_stats(embeddings).items():
+            self.log(_stat_key("val", stat), value, batch_size=batch_size, sync_dist=True)
+
+    # -- optimisation -----------------------------------------------------------------------
+
+    def on_train_start(self) -> None:
+        self._steps_seen = self.trainer.global_step
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Let the strategy react (EMA update) after every optimizer step that happened.
+
+        ``global_step`` counts optimizer steps, so under gradient accumulation it moves only on
+        the batches where the optimizer really stepped, and the hook runs once per step with
+        the number of steps done so far (also right after a resume).
+        """
+        step = self.trainer.global_step
+        if step != getattr(self, "_steps_seen", 0):
+            self._steps_seen = step
+            self.strategy.on_after_optimizer_step(self.world_model, step, self._total_steps())
+
+    def _total_steps(self) -> int:
+        """Planned optimizer steps of the run (0 when unknown, e.g. an endless data stream)."""
+        total = float(self.trainer.estimated_stepping_batches)
+        return int(total) if math.isfinite(total) else 0
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        decay, no_decay = [], []
+        for param in self.parameters():
+            if param.requires_grad:
+                (decay if param.ndim >= 2 else no_decay).append(param)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.lr,
+            betas=self.betas,
+        )
+        total = max(1, self._total_steps())
+        warmup = int(self.warmup_fraction * total)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _stat_key(stage: str, stat: str) -> str:
+    """``train/embedding_std``, ``train/embedding_std_min``, ``train/effective_rank``, ..."""
+    return f"{stage}/effective_rank" if stat == "effective_rank" else f"{stage}/embedding_{stat}"
+
+
+def _unpack(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    if not isinstance(batch, dict) or "states" not in batch or "actions" not in batch:
+        found = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
+        raise ValueError(f"JEPAModule: expected a batch dict with 'states' and 'actions', got {found}")
+    return batch["states"], batch["actions"]
