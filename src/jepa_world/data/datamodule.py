@@ -5,6 +5,10 @@ its trajectories (whole trajectories, so no frame leaks across) is held out for 
 Arrays are memory maps opened lazily inside each DataLoader worker (see
 :mod:`jepa_world.data.files`), so ``num_workers > 0`` never copies the data set between
 processes.
+
+The training order is a function of ``(seed, epoch)`` alone and the training loader records how
+far into its epoch the run got, so a run resumed from any checkpoint, even one written in the
+middle of an epoch, sees exactly the batches an uninterrupted run would have seen.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
+from torch.utils.data.distributed import DistributedSampler
 
 from jepa_world.data.files import DataError, Split, open_split
 from jepa_world.env.geometry import IMAGE_SIZE, WALL_X_RANGE
@@ -227,6 +232,107 @@ def split_trajectories(n: int, val_fraction: float, seed: int) -> tuple[np.ndarr
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+class ResumableSampler(DistributedSampler):
+    """Shuffled training order fixed by ``(seed, epoch)``, sharded over ranks, resumable mid-epoch.
+
+    The order of epoch ``e`` never depends on how many epochs this process has already drawn, so a
+    resumed process reproduces it; :meth:`resume` makes the next pass over epoch ``e`` skip the
+    samples an interrupted run had already trained on. Being a ``DistributedSampler``, Lightning
+    uses it as it is under DDP instead of wrapping it (each rank reads its own shard).
+
+    Args:
+        dataset: the dataset to index (only its length is used).
+        num_replicas: number of ranks sharing the epoch (1 without DDP).
+        rank: this process's rank.
+        shuffle: draw a fresh permutation per epoch (else the natural order).
+        seed: seed of the permutations; epoch ``e`` uses ``seed + e``.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        num_replicas: int = 1,
+        rank: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
+        self._resume: tuple[int, int] | None = None
+
+    def resume(self, epoch: int, skip: int) -> None:
+        """Continue epoch ``epoch`` after its first ``skip`` samples (of this rank's shard)."""
+        self.set_epoch(epoch)
+        self._resume = (epoch, skip)
+
+    def __iter__(self):  # type: ignore[override]
+        indices = list(super().__iter__())
+        if self._resume is not None:
+            epoch, skip = self._resume
+            self._resume = None  # only the first pass after a resume is shortened
+            if epoch == self.epoch:
+                indices = indices[skip:]
+        return iter(indices)
+
+
+class ResumableLoader(DataLoader):
+    """A training ``DataLoader`` whose position in its epoch is saved in Lightning checkpoints.
+
+    Lightning calls :meth:`state_dict` when it writes a checkpoint and :meth:`load_state_dict`
+    when it resumes from one. The position is the number of batches the training loop has taken
+    in the current epoch (``progress``, read from the trainer, not counted here: the loop fetches
+    ahead of what it has trained on). The loader must use a :class:`ResumableSampler`.
+
+    Args:
+        progress: returns ``(batches taken this epoch, whether the epoch is over)``.
+        *args, **kwargs: those of ``DataLoader``.
+    """
+
+    def __init__(
+        self, *args: Any, progress: Callable[[], tuple[int, bool]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.sampler, ResumableSampler):
+            raise TypeError(
+                f"ResumableLoader: expected a ResumableSampler, got {type(self.sampler).__name__}"
+            )
+        self.progress = progress
+
+    def state_dict(self) -> dict[str, Any]:
+        batches, finished = self.progress() if self.progress is not None else (0, False)
+        sampler = self.sampler
+        assert isinstance(sampler, ResumableSampler)
+        return {
+            "epoch": int(sampler.epoch),
+            "batches": int(batches),
+            "finished": bool(finished),
+            "batch_size": self.batch_size,
+            "num_replicas": sampler.num_replicas,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        sampler = self.sampler
+        assert isinstance(sampler, ResumableSampler)
+        epoch, batches = int(state.get("epoch", 0)), int(state.get("batches", 0))
+        if state.get("finished", False):
+            sampler.resume(epoch + 1, 0)
+            return
+        same = (state.get("batch_size"), state.get("num_replicas")) == (
+            self.batch_size,
+            sampler.num_replicas,
+        )
+        if not same and batches:
+            warnings.warn(
+                f"resuming epoch {epoch} after {batches} batches, but the checkpoint used batch "
+                f"size {state.get('batch_size')} on {state.get('num_replicas')} process(es) and "
+                f"this run {self.batch_size} on {sampler.num_replicas}: the epoch restarts from "
+                "its first batch",
+                stacklevel=2,
+            )
+            batches = 0
+        assert self.batch_size is not None
+        sampler.resume(epoch, batches * self.batch_size)
+
+
 class TrajectoryDataModule(L.LightningDataModule):
     """Windows of consecutive frames from ``<data_dir>/train`` for training and validation.
 
@@ -357,18 +463,35 @@ class TrajectoryDataModule(L.LightningDataModule):
             )
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if train else None
-        return DataLoader(
-            dataset,
+        options: dict[str, Any] = dict(
             batch_size=self.batch_size,
-            shuffle=train,
-            drop_last=train,
-            generator=generator,
             collate_fn=collate_windows,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
         )
+        if not train:
+            return DataLoader(dataset, shuffle=False, **options)
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        sampler = ResumableSampler(dataset, num_replicas=replicas, rank=rank, seed=self.seed)
+        return ResumableLoader(
+            dataset,
+            sampler=sampler,
+            drop_last=True,
+            # Seeds the workers' random streams (augmentation), independently of the global one.
+            generator=torch.Generator().manual_seed(self.seed),
+            progress=self._train_progress,
+            **options,
+        )
+
+    def _train_progress(self) -> tuple[int, bool]:
+        """Training batches the trainer has taken in the current epoch, and whether it is over."""
+        trainer = self.trainer
+        if trainer is None:
+            return 0, False
+        taken = int(trainer.fit_loop.epoch_loop.batch_progress.current.ready)
+        return taken, taken >= trainer.num_training_batches
 
     def train_dataloader(self) -> DataLoader:
         if self.train_set is None:

@@ -53,7 +53,7 @@ def _downsampling_stack(in_channels: int, channels: tuple[int, ...]) -> nn.Seque
     previous = in_channels
     for i, width in enumerate(channels):
         kernel = 5 if i == 0 else 3
-        layers += [nn.Conv2d(previous, width, kernel, stride=2, padding=kernel // 2, bias=False), nn.GELU()]
+        layers += [nn.Conv2d(previous, width, kernel, stride=2, padding=kernel // 2, bias=False), nn.ReLU()]
         previous = width
     return nn.Sequential(*layers)
 
@@ -93,8 +93,8 @@ class ConvEncoder(nn.Module):
         self,
         repr_dim: int = 64,
         wall_dim: int = 16,
-        agent_channels: Sequence[int] = (16, 32, 32),
-        wall_channels: Sequence[int] = (8, 16, 16),
+        agent_channels: Sequence[int] = (8, 16, 32),
+        wall_channels: Sequence[int] = (4, 8, 8),
         input_scale: float = 1.0 / RAW_PEAK,
     ) -> None:
         super().__init__()
@@ -119,10 +119,13 @@ class ConvEncoder(nn.Module):
         self.input_scale = float(input_scale)
         self.agent = _branch(agent, repr_dim - wall_dim)
         self.wall = _branch(wall, wall_dim)
+        # Channels-last convolutions run about twice as fast on CPU (oneDNN) and suit GPUs too.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, frames: Tensor) -> Tensor:
         check_frames(frames, type(self).__name__)
-        # Scaling each channel slice separately yields contiguous inputs for the convolutions.
+        # Scaling each one-channel slice separately yields dense inputs (for one channel the
+        # channels-first and channels-last layouts coincide).
         agent = self.agent(frames[:, :1] * self.input_scale)
         wall = self.wall(frames[:, 1:] * self.input_scale)
         return torch.cat([agent, wall], dim=-1)
@@ -134,7 +137,7 @@ def _branch(channels: tuple[int, ...], out_dim: int) -> nn.Sequential:
     Bias-free, with Kaiming-normal weights: an empty region of the frame maps to exactly zero
     features, so what the branch outputs is driven by the blob or the walls rather than by
     constant offsets, and the embeddings of different frames are already spread apart at
-    initialisation (per-dimension std ≈ 0.9 on rendered frames, against ≈ 0.05 with PyTorch's
+    initialisation (per-dimension std ≈ 0.8 on rendered frames, against ≈ 0.05 with PyTorch's
     default initialisation and biases). A collapsed start is what anti-collapse terms are worst
     at escaping.
     """
@@ -162,7 +165,7 @@ class ResidualBlock(nn.Module):
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
             nn.GroupNorm(min(groups, out_channels), out_channels),
-            nn.GELU(),
+            nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
             nn.GroupNorm(min(groups, out_channels), out_channels),
         )
@@ -172,7 +175,7 @@ class ResidualBlock(nn.Module):
                 nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
                 nn.GroupNorm(min(groups, out_channels), out_channels),
             )
-        self.act = nn.GELU()
+        self.act = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.act(self.body(x) + self.skip(x))
@@ -215,7 +218,7 @@ class ResNetEncoder(nn.Module):
         layers: list[nn.Module] = [
             nn.Conv2d(FRAME_SHAPE[0], stages[0], 5, stride=2, padding=2, bias=False),
             nn.GroupNorm(min(8, stages[0]), stages[0]),
-            nn.GELU(),
+            nn.ReLU(),
         ]
         previous = stages[0]
         for i, width in enumerate(stages):
@@ -226,7 +229,9 @@ class ResNetEncoder(nn.Module):
         self.features = nn.Sequential(*layers)
         side = _side_after(len(stages))  # the stem and every stage but the first halve the side
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(previous * side * side, repr_dim))
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, frames: Tensor) -> Tensor:
         check_frames(frames, type(self).__name__)
-        return self.head(self.features(frames * self.input_scale))
+        x = (frames * self.input_scale).contiguous(memory_format=torch.channels_last)
+        return self.head(self.features(x))

@@ -1,0 +1,435 @@
+"""Training throughput: the data pipeline, a bare PyTorch loop and ``jepa fit``, on the same work.
+
+Usage:
+    python benchmarks/throughput.py [--steps 12] [--warmup 3] [--repeats 2] [--small 1500]
+
+For the default model (``configs/vicreg.yaml``: ConvEncoder + MLPPredictor + VICReg) and the
+compact model (CoordinateEncoder + CoordinatePredictor, when ``jepa_world.models.coordinate``
+imports; its own config if ``configs/`` has one, else the VICReg config with the two classes
+swapped in), it prints training frames per second (``batch × window`` frames per step) of
+
+- (a) the DataModule's training loader alone (the model-independent pipeline, measured once);
+- (b) a bare PyTorch loop: the same module, loader, batch, AdamW groups, learning-rate schedule,
+  gradient clipping and strategy hook (EMA) as ``jepa fit``, with nothing else;
+- (c) ``jepa fit`` itself, in-process through the project's CLI with the config's defaults
+  (TensorBoard logging, progress bar, checkpointing, the project's callbacks); its rate is the
+  one its ``FrameRate`` callback measures;
+
+and the ratios (c)/(b) (target >= 0.95) and (a)/(c) (target >= 3). Rates are taken over
+``--steps`` steps after ``--warmup`` steps, between the ends of consecutive steps, so start-up,
+validation and the final checkpoint are outside the window; (b) and (c) alternate
+``--repeats`` times and the best of each is kept (the machine may be shared). Validation is
+switched off in (c) to save time: it never falls inside the measured window anyway.
+
+Memory: ``jepa fit`` runs in a fresh process on two data sets ``--small`` and ``4 × --small``
+trajectories apart (uint8, T = 17), and a sampler reads ``/proc`` every 0.2 s. It reports the
+peak resident memory of the training process (private, i.e. anonymous, and file-backed, which
+is the memory-mapped data it has touched) and of its loader workers.
+
+Data sets are generated under ``--scratch`` (kept and reused by later runs). On a machine with
+a CUDA GPU everything runs on ``cuda:0``; otherwise on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+DEFAULT_CONFIG = CONFIGS / "vicreg.yaml"
+WINDOW = 17
+#: Probe splits are not used here: one trajectory each keeps generation fast.
+ONE_EACH = dict(
+    probe_train_size=1, probe_val_size=1, wall_size=1, wall_other_size=1,
+    expert_train_size=1, expert_val_size=1,
+)  # fmt: skip
+QUIET = ["--trainer.enable_model_summary", "false"]
+
+
+@dataclass
+class ModelSpec:
+    """A model to benchmark: its config file and command-line overrides."""
+
+    name: str
+    config: Path
+    overrides: list[str]
+
+
+@dataclass
+class Rates:
+    """Frames per second of (b) and (c), best of the repeats, with every repeat kept."""
+
+    bare: list[float]
+    fit: list[float]
+    params: int
+
+    @property
+    def ratio(self) -> float:
+        return max(self.fit) / max(self.bare)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+# ---------------------------------------------------------------------------------------------
+
+
+def model_specs() -> list[ModelSpec]:
+    """The default model and, when it imports, the compact coordinate model."""
+    specs = [ModelSpec("default (ConvEncoder + MLPPredictor, VICReg)", DEFAULT_CONFIG, [])]
+    try:
+        import jepa_world.models.coordinate  # noqa: F401
+    except ImportError as err:
+        print(f"compact model skipped: jepa_world.models.coordinate does not import ({err})")
+        return specs
+    own = [p for p in sorted(CONFIGS.glob("*.yaml")) if "CoordinateEncoder" in p.read_text()]
+    if own:
+        specs.append(ModelSpec(f"compact (coordinate, {own[0].name})", own[0], []))
+    else:
+        swap = [
+            "--model.encoder=jepa_world.models.coordinate.CoordinateEncoder",
+            "--model.predictor=jepa_world.models.coordinate.CoordinatePredictor",
+        ]
+        specs.append(ModelSpec("compact (coordinate, vicreg.yaml)", DEFAULT_CONFIG, swap))
+    return specs
+
+
+def ensure_data(root: Path, train_size: int) -> Path:
+    """A uint8 data set with ``train_size`` training trajectories (generated once, then reused)."""
+    from jepa_world.data.generate import generate_dataset, load_manifest
+
+    out = root / f"train{train_size}"
+    if out.is_dir():
+        found = load_manifest(out).get("sizes", {}).get("train_size")
+        if found != train_size:
+            raise SystemExit(f"{out}: holds {found} training trajectories, expected {train_size}; remove it")
+        return out
+    started = time.perf_counter()
+    generate_dataset(str(out), "tiny", train_size=train_size, dtype="uint8", progress=False, **ONE_EACH)
+    print(f"generated {out} ({train_size} trajectories) in {time.perf_counter() - started:.0f} s")
+    return out
+
+
+def accelerator() -> tuple[torch.device, list[str]]:
+    if torch.cuda.is_available():
+        return torch.device("cuda:0"), ["--trainer.accelerator=gpu", "--trainer.devices=1"]
+    return torch.device("cpu"), ["--trainer.accelerator=cpu", "--trainer.devices=1"]
+
+
+def describe_machine(device: torch.device) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = (
+        f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
+    if device.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def common_args(spec: ModelSpec, data: Path, args: argparse.Namespace) -> list[str]:
+    """What both (b) and (c) parse: the config, the data and the batch."""
+    return [
+        "--config", str(spec.config), *spec.overrides,
+        "--data.data_dir", str(data),
+        "--data.window", str(WINDOW),
+        "--data.batch_size", str(args.batch_size),
+        *(["--data.num_workers", str(args.num_workers)] if args.num_workers is not None else []),
+        "--trainer.precision", args.precision,
+    ]  # fmt: skip
+
+
+def build(spec: ModelSpec, data: Path, args: argparse.Namespace):
+    """The module and DataModule ``jepa fit`` would build from the same arguments (seeded)."""
+    from jepa_world import cli
+    from jepa_world.data.datamodule import TrajectoryDataModule
+    from jepa_world.module import JEPAModule
+
+    built = cli.JEPACLI(
+        JEPAModule,
+        TrajectoryDataModule,
+        trainer_defaults=cli.TRAINER_DEFAULTS,
+        save_config_callback=None,
+        auto_configure_optimizers=False,
+        run=False,
+        args=common_args(spec, data, args),
+    )
+    return built.model, built.datamodule, float(built.trainer.gradient_clip_val or 0.0)
+
+
+def endless(loader) -> Iterator[dict[str, torch.Tensor]]:
+    while True:
+        yield from loader
+
+
+# ---------------------------------------------------------------------------------------------
+# (a), (b), (c)
+# ---------------------------------------------------------------------------------------------
+
+
+def bench_pipeline(datamodule, warmup: int, steps: int) -> float:
+    """(a) Frames/s of the training loader alone (its workers started during the warm-up)."""
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    batches = endless(datamodule.train_dataloader())
+    for _ in range(warmup):
+        next(batches)
+    frames = 0
+    started = time.perf_counter()
+    for _ in range(steps):
+        batch = next(batches)
+        frames += batch["states"].shape[0] * batch["states"].shape[1]
+    return frames / (time.perf_counter() - started)
+
+
+def bench_bare(module, datamodule, clip: float, device: torch.device, precision: str,
+               warmup: int, steps: int) -> float:  # fmt: skip
+    """(b) Frames/s of the loop a user would write by hand for the same training step."""
+    from jepa_world.module import warmup_cosine
+
+    module = module.to(device).train()
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    decay = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in module.parameters() if p.requires_grad and p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": module.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=module.lr,
+        betas=module.betas,
+    )
+    total = warmup + steps
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine(s, total, int(module.warmup_fraction * total), module.min_lr_ratio)
+    )
+    autocast = _autocast(device, precision)
+    batches = endless(datamodule.train_dataloader())
+    frames, started = 0, 0.0
+    for step in range(1, total + 1):
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+        with autocast:
+            out, _ = module.compute_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+        optimizer.step()
+        schedule.step()
+        module.strategy.on_after_optimizer_step(module.world_model, step, total)
+        if step == warmup:
+            _sync(device)
+            started = time.perf_counter()
+        elif step > warmup:
+            frames += batch["states"].shape[0] * batch["states"].shape[1]
+    _sync(device)
+    return frames / (time.perf_counter() - started)
+
+
+def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str]) -> float:
+    """(c) Frames/s of ``jepa fit`` as its own ``FrameRate`` callback measures them."""
+    from jepa_world import cli
+    from jepa_world.callbacks import FrameRate
+
+    run = cli.run_lightning([
+        "fit", *common_args(spec, data, args), *device_args, *QUIET,
+        "--trainer.max_steps", str(args.warmup + args.steps),
+        "--trainer.limit_val_batches", "0",
+        "--frame_rate.warmup_batches", str(args.warmup),
+    ])  # fmt: skip
+    rates = [cb.frames_per_second for cb in run.trainer.callbacks if isinstance(cb, FrameRate)]
+    if not rates or not math.isfinite(rates[0]):
+        raise RuntimeError("jepa fit: the FrameRate callback measured nothing")
+    return rates[0]
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision.startswith("bf16"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    if precision.startswith("16"):
+        return torch.autocast(device.type, dtype=torch.float16)
+    return nullcontext()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench_model(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
+                device_args: list[str]) -> Rates:  # fmt: skip
+    bare, fit, params = [], [], 0
+    for _ in range(args.repeats):
+        module, datamodule, clip = build(spec, data, args)
+        params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
+        bare.append(bench_bare(module, datamodule, clip, device, args.precision, args.warmup, args.steps))
+        del module, datamodule
+        fit.append(bench_fit(spec, data, args, device_args))
+        print(f"  {spec.name}: bare {bare[-1]:,.0f}, jepa fit {fit[-1]:,.0f} frames/s", flush=True)
+    return Rates(bare, fit, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------------------------
+
+
+def _status(pid: int) -> dict[str, int]:
+    """kB figures of ``/proc/<pid>/status`` (VmRSS, RssAnon, RssFile, RssShmem); {} if gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return {k: int(v) for k, v in re.findall(r"^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB", text, re.M)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+class MemorySampler:
+    """Peak resident memory (kB) of a process and, summed, of its child processes."""
+
+    def __init__(self, pid: int, every_s: float = 0.2) -> None:
+        self.pid, self.every_s = pid, every_s
+        self.peak = {"anon": 0, "file": 0, "workers": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            main = _status(self.pid)
+            if main:
+                workers = sum(_status(c).get("VmRSS", 0) for c in _children(self.pid))
+                self.peak["anon"] = max(self.peak["anon"], main.get("RssAnon", 0) + main.get("RssShmem", 0))
+                self.peak["file"] = max(self.peak["file"], main.get("RssFile", 0))
+                self.peak["workers"] = max(self.peak["workers"], workers)
+            self._stop.wait(self.every_s)
+
+
+def measure_memory(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str],
+                   scratch: Path) -> dict[str, int]:  # fmt: skip
+    """Run ``jepa fit`` for ``--memory-steps`` steps in a fresh process; peak memory in kB."""
+    command = [
+        sys.executable, "-m", "jepa_world.cli", "fit", *common_args(spec, data, args), *device_args, *QUIET,
+        "--trainer.max_steps", str(args.memory_steps), "--trainer.limit_val_batches", "0",
+        "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+    with open(scratch / f"memory_{data.name}.log", "w") as log:
+        process = subprocess.Popen(command, cwd=scratch, stdout=log, stderr=subprocess.STDOUT)
+        with MemorySampler(process.pid) as sampler:
+            code = process.wait()
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({code}); see {log.name}")
+    return sampler.peak
+
+
+def bytes_on_disk(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*.npy"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="steps before the timing starts")
+    parser.add_argument("--repeats", type=int, default=2, help="alternations of (b) and (c)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num-workers", type=int, default=None, help="default: the config's")
+    parser.add_argument("--precision", default="32-true", help="as --trainer.precision")
+    parser.add_argument("--small", type=int, default=1500, help="trajectories of the smaller data set")
+    parser.add_argument("--memory-steps", type=int, default=10, help="steps of each memory run")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--scratch", default="/tmp/jepa_throughput", help="data sets and run output")
+    args = parser.parse_args(argv)
+    needed = math.ceil((args.warmup + args.steps) * args.batch_size / 0.9)
+    if args.small < needed:
+        parser.error(f"--small {args.small}: one epoch must hold the measured steps; use >= {needed}")
+
+    scratch = Path(args.scratch).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    os.chdir(scratch)  # `runs/` of the in-process `jepa fit` goes here, not into the repository
+    device, device_args = accelerator()
+    print(f"machine: {describe_machine(device)}")
+    small, large = ensure_data(scratch, args.small), ensure_data(scratch, 4 * args.small)
+    specs = model_specs()
+
+    _, datamodule, _ = build(specs[0], large, args)
+    pipeline = bench_pipeline(datamodule, args.warmup, args.steps * 3)
+    workers = datamodule.num_workers
+    del datamodule
+    print(f"  (a) data pipeline: {pipeline:,.0f} frames/s (num_workers={workers})", flush=True)
+    results = [(spec, bench_model(spec, large, args, device, device_args)) for spec in specs]
+
+    memory: list[tuple[Path, dict[str, int]]] = []
+    if not args.skip_memory:
+        for data in (small, large):
+            memory.append((data, measure_memory(specs[0], data, args, device_args, scratch)))
+
+    print()
+    print(f"python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    print(f"machine: {describe_machine(device)}; device {device}; precision {args.precision}")
+    print(f"batch {args.batch_size} x window {WINDOW} = {args.batch_size * WINDOW} frames/step; "
+          f"{args.steps} timed steps after {args.warmup}; best of {args.repeats}; "
+          f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
+    print()
+    print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | "
+          "(c) jepa fit frames/s | (c)/(b) | (a)/(c) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for spec, rates in results:
+        best_fit = max(rates.fit)
+        print(f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {max(rates.bare):,.0f} | "
+              f"{best_fit:,.0f} | {rates.ratio:.3f} | {pipeline / best_fit:.1f} |")  # fmt: skip
+    if memory:
+        print()
+        print(f"`jepa fit`, default model, {args.memory_steps} steps; peak resident memory:")
+        print()
+        print("| train trajectories | on disk | training process, private | "
+              "training process, file-backed (memmap) | loader workers |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|")
+        for data, peak in memory:
+            print(f"| {data.name.removeprefix('train')} | {bytes_on_disk(data) / 1e9:.2f} GB | "
+                  f"{peak['anon'] / 1024:,.0f} MB | {peak['file'] / 1024:,.0f} MB | "
+                  f"{peak['workers'] / 1024:,.0f} MB |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``jepa probe``: score a checkpoint with the course probes and write its report.
+
+The options are read off :func:`~jepa_world.probing.evaluator.probe_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from jsonargparse import ArgumentParser
+
+from jepa_world.data.files import DataError
+from jepa_world.probing.evaluator import (
+    CheckpointError,
+    ProbeDataError,
+    probe_checkpoint,
+)
+
+
+def build_parser() -> ArgumentParser:
+    """The ``jepa probe`` parser (every option of :func:`probe_checkpoint` as a flag)."""
+    parser = ArgumentParser(
+        prog="jepa probe",
+        description=(
+            "Train the course prober on a frozen model's predicted representations and report the "
+            "MSE (pixels², per coordinate) on probe_normal, probe_wall, probe_wall_other and "
+            "probe_expert. Writes metrics.txt, probe_results.json and pictures."
+        ),
+    )
+    parser.add_function_arguments(probe_checkpoint, as_positional=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``jepa probe``."""
+    parser = build_parser()
+    config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    options = config.as_dict()
+    options.pop("config", None)
+    try:
+        probe_checkpoint(**options)
+    except (CheckpointError, ProbeDataError, DataError, FileNotFoundError) as err:
+        raise SystemExit(f"jepa probe: {err}") from err
+    return 0
