@@ -12,14 +12,18 @@ swapped in), it prints training frames per second (``batch × window`` frames pe
 - (b) a bare PyTorch loop: the same module, loader, batch, AdamW groups, learning-rate schedule,
   gradient clipping and strategy hook (EMA) as ``jepa fit``, with nothing else;
 - (c) ``jepa fit`` itself, in-process through the project's CLI with the config's defaults
-  (TensorBoard logging, progress bar, checkpointing, the project's callbacks); its rate is the
-  one its ``FrameRate`` callback measures;
+  (TensorBoard logging, progress bar, checkpointing, the project's callbacks) plus one callback
+  that records the time at the end of every training step;
 
-and the ratios (c)/(b) (target >= 0.95) and (a)/(c) (target >= 3). Rates are taken over
-``--steps`` steps after ``--warmup`` steps, between the ends of consecutive steps, so start-up,
-validation and the final checkpoint are outside the window; (b) and (c) alternate
-``--repeats`` times and the best of each is kept (the machine may be shared). Validation is
-switched off in (c) to save time: it never falls inside the measured window anyway.
+and the ratios (c)/(b) (target >= 0.95) and (a)/(c) (target >= 3). Every step is timed, from
+the end of the previous step to its own end (data, forward, backward, optimizer, hooks,
+logging), over ``--steps`` steps after ``--warmup`` steps, so start-up, validation and the
+final checkpoint are outside the window. A rate is ``frames per step / median step time``: on a
+machine shared with other jobs the median ignores the steps another process slowed down. (b)
+and (c) alternate ``--repeats`` times and the best median of each is kept. (c)/(b) is also
+given per CPU second of the training process (all its threads; loader workers excluded), which
+other jobs on a shared machine disturb much less than the wall clock. Validation is switched
+off in (c) to save time: it never falls inside the measured window anyway.
 
 Memory: ``jepa fit`` runs in a fresh process on two data sets ``--small`` and ``4 × --small``
 trajectories apart (uint8, T = 17), and a sampler reads ``/proc`` every 0.2 s. It reports the
@@ -47,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from lightning.pytorch.callbacks import Callback
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -71,15 +76,59 @@ class ModelSpec:
 
 @dataclass
 class Rates:
-    """Frames per second of (b) and (c), best of the repeats, with every repeat kept."""
+    """(b) and (c) of one model: ``(frames per wall second, frames per CPU second)`` per repeat."""
 
-    bare: list[float]
-    fit: list[float]
+    bare: list[tuple[float, float]]
+    fit: list[tuple[float, float]]
     params: int
 
-    @property
-    def ratio(self) -> float:
-        return max(self.fit) / max(self.bare)
+    def best(self, which: str, column: int) -> float:
+        return max(rate[column] for rate in getattr(self, which))
+
+    def ratio(self, column: int) -> float:
+        """(c)/(b) of the best repeats: wall clock (column 0) or CPU time (column 1)."""
+        return self.best("fit", column) / self.best("bare", column)
+
+
+def median_step(ends: list[float]) -> float:
+    """Median of the differences between consecutive step end times."""
+    steps = sorted(b - a for a, b in zip(ends, ends[1:], strict=False))
+    if not steps:
+        raise ValueError("median_step: need the end times of at least two steps")
+    middle = len(steps) // 2
+    return steps[middle] if len(steps) % 2 else (steps[middle - 1] + steps[middle]) / 2
+
+
+class Clock:
+    """End times of training steps: wall clock and this process's CPU time (all its threads)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def tick(self) -> None:
+        _sync(self.device)
+        self.wall.append(time.perf_counter())
+        self.cpu.append(time.process_time())
+
+    def rates(self, skip: int, frames_per_step: int) -> tuple[float, float]:
+        """(frames per wall second, frames per CPU second), medians over steps after ``skip``."""
+        start = max(skip - 1, 0)
+        return (
+            frames_per_step / median_step(self.wall[start:]),
+            frames_per_step / median_step(self.cpu[start:]),
+        )
+
+
+class StepClock(Callback):
+    """Ticks a :class:`Clock` at the end of every training step of a ``jepa fit`` run."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        self.clock.tick()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,6 +196,13 @@ def describe_machine(device: torch.device) -> str:
     return text
 
 
+def _load() -> str:
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg()) + " (1/5/15 min)"
+    except OSError:
+        return "unknown"
+
+
 def common_args(spec: ModelSpec, data: Path, args: argparse.Namespace) -> list[str]:
     """What both (b) and (c) parse: the config, the data and the batch."""
     return [
@@ -203,8 +259,8 @@ def bench_pipeline(datamodule, warmup: int, steps: int) -> float:
 
 
 def bench_bare(module, datamodule, clip: float, device: torch.device, precision: str,
-               warmup: int, steps: int) -> float:  # fmt: skip
-    """(b) Frames/s of the loop a user would write by hand for the same training step."""
+               warmup: int, steps: int) -> tuple[float, float]:  # fmt: skip
+    """(b) Frames/s (wall, CPU) of the loop a user would write by hand for the same training step."""
     from jepa_world.module import warmup_cosine
 
     module = module.to(device).train()
@@ -223,7 +279,7 @@ def bench_bare(module, datamodule, clip: float, device: torch.device, precision:
     )
     autocast = _autocast(device, precision)
     batches = endless(datamodule.train_dataloader())
-    frames, started = 0, 0.0
+    clock = Clock(device)
     for step in range(1, total + 1):
         batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
         with autocast:
@@ -235,30 +291,31 @@ def bench_bare(module, datamodule, clip: float, device: torch.device, precision:
         optimizer.step()
         schedule.step()
         module.strategy.on_after_optimizer_step(module.world_model, step, total)
-        if step == warmup:
-            _sync(device)
-            started = time.perf_counter()
-        elif step > warmup:
-            frames += batch["states"].shape[0] * batch["states"].shape[1]
-    _sync(device)
-    return frames / (time.perf_counter() - started)
+        clock.tick()
+    return clock.rates(warmup, batch["states"].shape[0] * batch["states"].shape[1])
 
 
-def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str]) -> float:
-    """(c) Frames/s of ``jepa fit`` as its own ``FrameRate`` callback measures them."""
+def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
+              device_args: list[str]) -> tuple[float, float]:  # fmt: skip
+    """(c) Frames/s (wall, CPU) of ``jepa fit``, built exactly as :func:`jepa_world.cli.run_lightning` does."""
     from jepa_world import cli
-    from jepa_world.callbacks import FrameRate
+    from jepa_world.data.datamodule import TrajectoryDataModule
+    from jepa_world.module import JEPAModule
 
-    run = cli.run_lightning([
-        "fit", *common_args(spec, data, args), *device_args, *QUIET,
-        "--trainer.max_steps", str(args.warmup + args.steps),
-        "--trainer.limit_val_batches", "0",
-        "--frame_rate.warmup_batches", str(args.warmup),
-    ])  # fmt: skip
-    rates = [cb.frames_per_second for cb in run.trainer.callbacks if isinstance(cb, FrameRate)]
-    if not rates or not math.isfinite(rates[0]):
-        raise RuntimeError("jepa fit: the FrameRate callback measured nothing")
-    return rates[0]
+    clock = Clock(device)
+    cli.JEPACLI(
+        JEPAModule,
+        TrajectoryDataModule,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [StepClock(clock)]},
+        auto_configure_optimizers=False,
+        args=[
+            "fit", *common_args(spec, data, args), *device_args, *QUIET,
+            "--trainer.max_steps", str(args.warmup + args.steps),
+            "--trainer.limit_val_batches", "0",
+        ],
+    )  # fmt: skip
+    return clock.rates(args.warmup, args.batch_size * WINDOW)
 
 
 def _autocast(device: torch.device, precision: str):
@@ -282,8 +339,9 @@ def bench_model(spec: ModelSpec, data: Path, args: argparse.Namespace, device: t
         params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
         bare.append(bench_bare(module, datamodule, clip, device, args.precision, args.warmup, args.steps))
         del module, datamodule
-        fit.append(bench_fit(spec, data, args, device_args))
-        print(f"  {spec.name}: bare {bare[-1]:,.0f}, jepa fit {fit[-1]:,.0f} frames/s", flush=True)
+        fit.append(bench_fit(spec, data, args, device, device_args))
+        print(f"  {spec.name}: bare {bare[-1][0]:,.0f}, jepa fit {fit[-1][0]:,.0f} frames/s "
+              f"(per CPU second: {bare[-1][1]:,.0f}, {fit[-1][1]:,.0f})", flush=True)  # fmt: skip
     return Rates(bare, fit, params)
 
 
@@ -388,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     os.chdir(scratch)  # `runs/` of the in-process `jepa fit` goes here, not into the repository
     device, device_args = accelerator()
-    print(f"machine: {describe_machine(device)}")
+    print(f"machine: {describe_machine(device)}; load average {_load()}")
     small, large = ensure_data(scratch, args.small), ensure_data(scratch, 4 * args.small)
     specs = model_specs()
 
@@ -406,18 +464,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(f"python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
-    print(f"machine: {describe_machine(device)}; device {device}; precision {args.precision}")
+    print(f"machine: {describe_machine(device)}; device {device}; precision {args.precision}; "
+          f"load average at the end {_load()}")  # fmt: skip
     print(f"batch {args.batch_size} x window {WINDOW} = {args.batch_size * WINDOW} frames/step; "
-          f"{args.steps} timed steps after {args.warmup}; best of {args.repeats}; "
+          f"median of {args.steps} timed steps after {args.warmup}; best of {args.repeats}; "
           f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
     print()
     print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | "
-          "(c) jepa fit frames/s | (c)/(b) | (a)/(c) |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "(c) jepa fit frames/s | (c)/(b) | (c)/(b), CPU time | (a)/(c) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for spec, rates in results:
-        best_fit = max(rates.fit)
-        print(f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {max(rates.bare):,.0f} | "
-              f"{best_fit:,.0f} | {rates.ratio:.3f} | {pipeline / best_fit:.1f} |")  # fmt: skip
+        fit = rates.best("fit", 0)
+        print(f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {rates.best('bare', 0):,.0f} | "
+              f"{fit:,.0f} | {rates.ratio(0):.3f} | {rates.ratio(1):.3f} | {pipeline / fit:.1f} |")  # fmt: skip
     if memory:
         print()
         print(f"`jepa fit`, default model, {args.memory_steps} steps; peak resident memory:")

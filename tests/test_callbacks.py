@@ -129,7 +129,7 @@ def test_nan_guard_stops_fit_at_the_first_bad_step():
     run = trainer(max_steps=10, callbacks=[NaNGuard()])
     with pytest.raises(FloatingPointError, match="variance = nan"):
         run.fit(module, DataLoader(Windows(), batch_size=2))
-    assert run.global_step == 3
+    assert run.global_step == 2  # the third step's update is never applied
 
 
 def test_collapse_monitor_validates_its_settings():

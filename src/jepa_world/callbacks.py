@@ -1,8 +1,14 @@
-"""Training-time monitors: representation collapse, non-finite losses, training frame rate.
+"""Training-time monitors (representation collapse, non-finite losses, frame rate) and crash-safe
+checkpoint writing.
 
-Both watch what :class:`jepa_world.module.JEPAModule` reports (logged embedding statistics, the
-loss terms returned by ``training_step``) and say in plain words what went wrong, at which step,
-and what to try, instead of letting a run silently produce a useless or NaN model.
+The monitors watch what :class:`jepa_world.module.JEPAModule` reports (logged embedding
+statistics, the loss terms of ``training_step``) and say in plain words what went wrong, at which
+step, and what to try, instead of letting a run silently produce a useless or NaN model. Their
+stop decisions are shared by every process of a multi-process run, so no process is left waiting
+on a collective the others abandoned.
+
+:class:`AtomicCheckpointIO` writes each checkpoint under a temporary name and renames it into
+place, so a job killed while saving leaves the previous ``last.ckpt`` intact.
 """
 
 from __future__ import annotations
@@ -13,8 +19,12 @@ from typing import Any
 
 import lightning as L
 import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from jepa_world.io import atomic_path
 from jepa_world.module import RANK_METRIC, STD_METRIC
 
 
@@ -87,7 +97,8 @@ class CollapseMonitor(L.Callback):
             "InverseDynamics."
         )
         rank_zero_warn(message)
-        if self.patience is not None and self.strikes >= self.patience:
+        stop = self.patience is not None and self.strikes >= self.patience
+        if _any_process(trainer, stop):  # every process stops at the same step
             rank_zero_warn(f"CollapseMonitor: stopping training after {self.strikes} collapsed checks.")
             trainer.should_stop = True
 
@@ -95,30 +106,134 @@ class CollapseMonitor(L.Callback):
 class NaNGuard(L.Callback):
     """Stop training at the first non-finite loss, naming the step and the guilty term.
 
-    Raises ``FloatingPointError`` from ``on_train_batch_end``, so the run ends before a
-    checkpoint of NaN weights is written. Checks the total loss and every term returned by
-    ``JEPAModule.training_step`` under ``"terms"``.
+    The loss is checked before its backward pass (``on_before_backward``), so the bad step is
+    never applied: the weights in memory, and any checkpoint written afterwards (for example by
+    ``ModelCheckpoint(save_on_exception=True)``), are those of the last good step, and the
+    checkpoints already on disk are untouched. The terms are those ``JEPAModule`` keeps in
+    ``loss_terms``; when the batch itself holds NaN or Inf the message says so. Every process
+    takes the same decision, so a multi-process run stops as a whole. ``on_train_batch_end``
+    checks the returned outputs as well (modules that step their optimizers themselves).
+
+    Raises:
+        FloatingPointError: at the first step whose loss or loss term is NaN or infinite.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._batch: Any = None
+        self._batch_idx = 0
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self._batch, self._batch_idx = batch, batch_idx  # a reference, read only if the loss is bad
+
+    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
+        values: dict[str, Any] = {"loss": loss, **(getattr(pl_module, "loss_terms", None) or {})}
+        bad = _non_finite(values)
+        if _any_process(trainer, bool(bad)):
+            raise FloatingPointError(self._message(trainer, bad, self._batch_idx, self._batch))
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        self._batch = None
         if not isinstance(outputs, dict):
             return
         values: dict[str, Any] = {"loss": outputs.get("loss")}
         values.update(outputs.get("terms", {}) or {})
-        bad = {
-            name: float(value.detach().float().sum())
-            for name, value in values.items()
-            if isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all())
-        }
-        if bad:
-            listed = ", ".join(f"{name} = {value}" for name, value in bad.items())
-            raise FloatingPointError(
-                f"Non-finite loss at global step {trainer.global_step} (epoch {trainer.current_epoch}, "
-                f"batch {batch_idx}): {listed}. Lower the learning rate, keep gradient clipping on "
-                "(trainer.gradient_clip_val), or train in fp32 to find the first bad step."
+        bad = _non_finite(values)
+        if _any_process(trainer, bool(bad)):
+            raise FloatingPointError(self._message(trainer, bad, batch_idx, batch))
+
+    @staticmethod
+    def _message(trainer: L.Trainer, bad: dict[str, float], batch_idx: int, batch: Any) -> str:
+        where = (
+            f"global step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx})"
+        )
+        if not bad:
+            return f"Non-finite loss in another process at {where}; see its message."
+        listed = ", ".join(f"{name} = {value}" for name, value in bad.items())
+        data = _non_finite_inputs(batch)
+        if data:
+            return (
+                f"Non-finite loss at {where}: {listed}. The batch itself holds NaN or Inf in "
+                f"{data}: the data is damaged; check it with `jepa data` or regenerate it."
             )
+        return (
+            f"Non-finite loss at {where}: {listed}. Lower the learning rate, keep gradient clipping "
+            "on (trainer.gradient_clip_val), or train in fp32 to find the first bad step."
+        )
+
+
+def _non_finite(values: dict[str, Any]) -> dict[str, float]:
+    """The tensors among ``values`` holding NaN or Inf, as floats (one device sync when all are fine)."""
+    tensors = {k: v for k, v in values.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        return {}
+    flat = torch.cat([v.detach().float().reshape(-1) for v in tensors.values()])
+    if bool(torch.isfinite(flat).all()):
+        return {}
+    return {
+        name: float(value.detach().float().sum())
+        for name, value in tensors.items()
+        if not bool(torch.isfinite(value).all())
+    }
+
+
+def _non_finite_inputs(batch: Any) -> str:
+    """Which keys (and the first window) of a batch dict hold NaN or Inf; empty when none."""
+    if not isinstance(batch, dict):
+        return ""
+    found = []
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            rows = (~torch.isfinite(value)).reshape(value.shape[0], -1).any(dim=1)
+            if bool(rows.any()):
+                found.append(f"'{key}' (window {int(rows.nonzero()[0])} of the batch)")
+    return ", ".join(found)
+
+
+def _any_process(trainer: Any, decision: bool) -> bool:
+    """True if ``decision`` holds in any process of the run (itself when there is one process)."""
+    strategy = getattr(trainer, "strategy", None)
+    if strategy is None:
+        return decision
+    return bool(strategy.reduce_boolean_decision(decision, all=False))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, made crash-safe on local and network file systems.
+
+    Lightning serialises a checkpoint into memory, writes it to a temporary file in the system's
+    temporary directory and moves it into place; when that directory is on another file system
+    than the run (the usual case on clusters, where ``/tmp`` is node-local) the move is a copy
+    into the final name, and a job killed during it leaves a truncated ``last.ckpt``. Here the
+    checkpoint is written to a hidden file beside the target, flushed to disk and renamed over
+    it (:func:`jepa_world.io.atomic_path`): a reader sees the old checkpoint or the new one. A
+    kill leaves at most a hidden ``.<name>.incomplete-*`` file, which nothing reads. Remote
+    (``s3://``...) paths keep Lightning's own transaction.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+def use_atomic_checkpoints(trainer: L.Trainer) -> bool:
+    """Give ``trainer`` an :class:`AtomicCheckpointIO` unless it was configured with its own writer.
+
+    Only Lightning's default writer (the one of single-device and DDP runs) is replaced; sharded
+    strategies and user-supplied ``CheckpointIO`` plugins are left alone. Returns whether it did.
+    """
+    strategy = trainer.strategy
+    if type(getattr(strategy, "checkpoint_io", None)) is not TorchCheckpointIO:
+        return False
+    strategy.checkpoint_io = AtomicCheckpointIO()
+    return True
 
 
 class FrameRate(L.Callback):

@@ -8,20 +8,31 @@ are looked up in :data:`COMMANDS` and receive the rest of the command line.
 A run writes everything under one directory, ``runs/<name>/version_<n>/``: the resolved
 ``config.yaml``, TensorBoard event files, and ``checkpoints/`` with ``last.ckpt`` and the best
 checkpoint by validation loss.
+
+Under Slurm (a batch job, not an interactive ``bash`` session) the directory is
+``runs/<name>/slurm-<job id>/`` instead, and it is also the trainer's ``default_root_dir``, where
+Lightning writes the ``hpc_ckpt_<n>.ckpt`` of its requeue signal handler and looks for one at
+start-up. A requeued job keeps its id, so it finds that checkpoint, resumes from it, and goes on
+writing into the same directory and the same TensorBoard run (:func:`pin_slurm_run`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from jepa_world.callbacks import CollapseMonitor, FrameRate, NaNGuard
+from jepa_world.callbacks import CollapseMonitor, FrameRate, NaNGuard, use_atomic_checkpoints
+from jepa_world.data.files import DataError
 from jepa_world.module import JEPAModule
 
 #: Lightning subcommands offered (``test`` and ``predict`` have no meaning for a JEPA).
@@ -55,6 +66,56 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+#: Run versions written by :func:`pin_slurm_run`; a config saved by an earlier job carries one.
+SLURM_VERSION = re.compile(r"^slurm-[0-9]+(_[0-9]+)?$")
+
+
+def slurm_job_version(environ: Mapping[str, str] | None = None) -> str | None:
+    """``slurm-<job id>`` (``slurm-<array job id>_<task id>`` for an array task) under Slurm.
+
+    ``None`` outside Slurm and in an interactive allocation (job name ``bash`` or
+    ``interactive``), exactly when Lightning does not select its ``SLURMEnvironment`` (no
+    ``SLURM_NTASKS``): the requeue handler and the resume from ``hpc_ckpt_*.ckpt`` are then off
+    too. The id is the one Lightning's handler requeues, and a requeued job keeps it.
+    """
+    env = os.environ if environ is None else environ
+    if "SLURM_NTASKS" not in env or env.get("SLURM_JOB_NAME") in ("bash", "interactive"):
+        return None
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"slurm-{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    job = env.get("SLURM_JOB_ID")
+    return f"slurm-{job}" if job and job.isdigit() else None
+
+
+def pin_slurm_run(config: Any, version: str) -> Path:
+    """Make the run directory of ``config`` (a parsed ``fit``/``validate`` config) depend on the job.
+
+    Every logger with a ``version`` argument (TensorBoard, CSV) gets ``version`` unless the user
+    chose one; a version left by an earlier job (a saved ``config.yaml`` run again) is replaced.
+    The trainer's ``default_root_dir``, unless the user chose one, becomes the first such
+    logger's run directory ``<save_dir>/<name>/<version>`` (``<default_root_dir>/<version>``
+    without one), so the requeue checkpoint lies beside ``checkpoints/`` and the event files of
+    the job, and no other job can resume from it. Returns that directory.
+    """
+    trainer = config.trainer
+    loggers = trainer.logger if isinstance(trainer.logger, list) else [trainer.logger]
+    root = str(trainer.default_root_dir)
+    run_dir: Path | None = None
+    for logger in loggers:
+        init_args = getattr(logger, "init_args", None)
+        if init_args is None or "version" not in init_args:
+            continue
+        if init_args.version is None or SLURM_VERSION.match(str(init_args.version)):
+            init_args.version = version
+        if run_dir is None and init_args.get("save_dir") is not None:
+            run_dir = Path(init_args.save_dir) / (init_args.get("name") or "") / str(init_args.version)
+    chosen = root != TRAINER_DEFAULTS["default_root_dir"] and not SLURM_VERSION.match(Path(root).name)
+    if chosen:
+        return Path(root)
+    trainer.default_root_dir = str(run_dir if run_dir is not None else Path(root) / version)
+    return Path(trainer.default_root_dir)
+
+
 class JEPACLI(LightningCLI):
     """LightningCLI with the project's callbacks always present and configurable.
 
@@ -84,6 +145,75 @@ class JEPACLI(LightningCLI):
         parser.add_lightning_class_args(CollapseMonitor, "collapse")
         parser.add_lightning_class_args(NaNGuard, "nan_guard")
         parser.add_lightning_class_args(FrameRate, "frame_rate")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse, then settle ``--ckpt_path`` before Lightning reads the checkpoint (see
+        :func:`resolve_ckpt_path`)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            resolve_ckpt_path(self.config[subcommand], subcommand)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The trainer, writing checkpoints atomically (:class:`~jepa_world.callbacks.AtomicCheckpointIO`)."""
+        trainer = super().instantiate_trainer(**kwargs)
+        use_atomic_checkpoints(trainer)
+        return trainer
+
+    def before_instantiate_classes(self) -> None:
+        """Under Slurm, name the run after the job so that a requeued job resumes into it."""
+        version = slurm_job_version()
+        if version is not None:
+            pin_slurm_run(self.config[self.subcommand] if self.subcommand else self.config, version)
+
+
+#: ``--ckpt_path`` values that Lightning resolves itself.
+_CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
+
+
+def resolve_ckpt_path(config: Any, subcommand: str) -> None:
+    """Make ``--ckpt_path`` do what a user rerunning a killed job expects, or fail clearly.
+
+    ``last``: Lightning looks for ``last.ckpt`` only in the new run's own, fresh
+    ``version_<n>`` directory, finds nothing and trains from scratch. Here, when the logger is
+    a TensorBoard or CSV logger with no fixed version and no ``checkpoint.dirpath`` is set, the
+    newest ``<save_dir>/<name>/*/checkpoints/last.ckpt`` is resumed and the run goes on in that
+    directory; with none, a new run starts and says so. A file path is checked first
+    (:func:`~jepa_world.probing.evaluator.check_training_checkpoint`), so a missing, truncated
+    or foreign file is named in one line instead of failing inside ``torch.load``.
+    """
+    ckpt_path = config.get("ckpt_path")
+    if not ckpt_path or "://" in str(ckpt_path):
+        return
+    if ckpt_path not in _CKPT_KEYWORDS:
+        from jepa_world.probing.evaluator import CheckpointError, check_training_checkpoint
+
+        try:
+            check_training_checkpoint(ckpt_path, resume=subcommand == "fit")
+        except CheckpointError as err:
+            raise SystemExit(f"jepa {subcommand}: --ckpt_path: {err}") from err
+        return
+    checkpoint = config.get("checkpoint")
+    logger = config.get("trainer", {}).get("logger")
+    init = logger.get("init_args") if hasattr(logger, "get") else None
+    if (
+        ckpt_path != "last"
+        or (checkpoint is not None and checkpoint.get("dirpath"))
+        or init is None
+        or str(logger.get("class_path", "")).rpartition(".")[2] not in ("TensorBoardLogger", "CSVLogger")
+        or init.get("version") is not None
+    ):
+        return
+    root = Path(init.get("save_dir") or ".") / (init.get("name") or "")
+    found = sorted(root.glob("*/checkpoints/last.ckpt"), key=lambda path: path.stat().st_mtime)
+    if not found:
+        print(f"jepa {subcommand}: --ckpt_path last: no {root}/*/checkpoints/last.ckpt yet; "
+              "starting a new run", file=sys.stderr)  # fmt: skip
+        config.ckpt_path = None
+        return
+    init.version = found[-1].parent.parent.name
+    config.ckpt_path = str(found[-1])
+    print(f"jepa {subcommand}: resuming {config.ckpt_path}", file=sys.stderr)
 
 
 def _help_epilog() -> str:
@@ -131,7 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in COMMANDS:
         result = _load_command(args[0])(args[1:])
         return int(result or 0)
-    run_lightning(argv)  # None: LightningCLI reads sys.argv itself
+    from jepa_world.probing.evaluator import ProbeDataError
+
+    try:
+        run_lightning(argv)  # None: LightningCLI reads sys.argv itself
+    except (DataError, ProbeDataError) as err:  # bad data: the message says it all
+        raise SystemExit(f"jepa {args[0] if args else 'fit'}: {err}") from err
     return 0
 
 

@@ -403,6 +403,8 @@ class TrajectoryDataModule(L.LightningDataModule):
         self.mirror_x = mirror_x
         self.train_set: WindowDataset | None = None
         self.val_set: WindowDataset | None = None
+        self._train_loader: ResumableLoader | None = None
+        self._resume_state: dict[str, Any] | None = None
 
     @property
     def train_dir(self) -> Path:
@@ -497,7 +499,27 @@ class TrajectoryDataModule(L.LightningDataModule):
         if self.train_set is None:
             self.setup("fit")
         assert self.train_set is not None
-        return self._loader(self.train_set, train=True)
+        loader = self._loader(self.train_set, train=True)
+        assert isinstance(loader, ResumableLoader)
+        if self._resume_state:
+            loader.load_state_dict(self._resume_state)
+            self._resume_state = None
+        self._train_loader = loader
+        return loader
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training loader's position in its epoch; Lightning stores it in every checkpoint.
+
+        Saved here as well as by the loader itself because Lightning creates (and starts) the
+        training loader before it restores the loops when ``configure_optimizers`` asks for
+        ``estimated_stepping_batches``, too early for the loader's own state to be loaded; the
+        DataModule's state is restored before that.
+        """
+        return {"train_loader": self._train_loader.state_dict()} if self._train_loader else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume the next training loader where the checkpointed run stopped."""
+        self._resume_state = state_dict.get("train_loader")
 
     def val_dataloader(self) -> DataLoader | list[Any]:
         if self.val_set is None:

@@ -83,8 +83,12 @@ class ArrayHeader:
     offset: int
 
 
-def read_header(path: str | os.PathLike[str]) -> ArrayHeader:
+def read_header(path: str | os.PathLike[str], expected: str = "a NumPy .npy array") -> ArrayHeader:
     """Read and check a ``.npy`` header without touching the data.
+
+    Args:
+        path: the ``.npy`` file.
+        expected: what the file should hold, for the message when it is missing.
 
     Raises:
         DataError: the file is missing, not a ``.npy`` file, Fortran-ordered, or shorter than
@@ -92,7 +96,7 @@ def read_header(path: str | os.PathLike[str]) -> ArrayHeader:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: file not found; expected {expected}")
     try:
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
@@ -293,8 +297,8 @@ def open_split(path: str | os.PathLike[str], need_locations: bool = False) -> Sp
     storage = meta.get("storage_dtype", "float32")
     scale = float(meta.get("scale", 1.0))
 
-    states_h = read_header(directory / "states.npy")
     frame = f"(N, T, 2, {IMAGE_SIZE}, {IMAGE_SIZE})"
+    states_h = read_header(directory / "states.npy", f"the states {frame} of the split")
     _expect_shape(states_h, (None, None, 2, None, None), frame)
     if states_h.shape[3:] != (IMAGE_SIZE, IMAGE_SIZE):
         note = (
@@ -317,7 +321,7 @@ def open_split(path: str | os.PathLike[str], need_locations: bool = False) -> Sp
     if steps < 2:
         raise DataError(f"{states_h.path}: trajectories have T = {steps} frames; expected T >= 2")
 
-    actions_h = read_header(directory / "actions.npy")
+    actions_h = read_header(directory / "actions.npy", "the actions (N, T-1, 2) float32 of the split")
     _expect_dtype(actions_h, "float32")
     _expect_shape(
         actions_h,

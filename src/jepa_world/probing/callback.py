@@ -200,8 +200,10 @@ class ProbingCallback(Callback):
             if failure is not None:
                 raise failure
             raise RuntimeError(f"ProbingCallback failed on rank 0: {payload[_ERROR]}")
+        # Every rank logs the same broadcast numbers; sync_dist averages identical values (no
+        # change) and stops Lightning warning, under DDP, that epoch metrics are not reduced.
         for key, value in payload.items():
-            pl_module.log(key, float(value), on_step=False, on_epoch=True, sync_dist=False)
+            pl_module.log(key, float(value), on_step=False, on_epoch=True, sync_dist=True)
         if result is not None:
             self.last_result = result
             if self.log_images:

@@ -781,6 +781,51 @@ def _load_lightning_checkpoint(path: Path) -> nn.Module:
     return module.world_model
 
 
+def check_training_checkpoint(path: str | Path, resume: bool = True) -> None:
+    """Check, before Lightning touches it, that ``path`` is a readable ``jepa fit`` checkpoint.
+
+    Lightning reports a truncated or foreign file with the bare error of whatever failed inside
+    ``torch.load`` (``OSError: [Errno 22] Invalid argument``, ``KeyError: 101``), without the
+    file's name; this says which file, what it is, and what to do.
+
+    Args:
+        path: the file given to ``--ckpt_path``.
+        resume: also require the loop and optimizer states that resuming training needs.
+
+    Raises:
+        CheckpointError: naming the file, what was found and what was expected.
+    """
+    path = Path(path)
+    expected = "expected a .ckpt written by `jepa fit` (runs/<name>/version_<n>/checkpoints/last.ckpt)"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint; {expected}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises OSError, RuntimeError, EOFError, UnpicklingError, ...
+        raise CheckpointError(
+            f"{path}: cannot be read as a torch checkpoint ({type(err).__name__}: {err}); it is "
+            f"truncated (an interrupted copy) or not a checkpoint; {expected}, or resume from "
+            "another checkpoint of the run"
+        ) from err
+    if not isinstance(payload, dict) or "state_dict" not in payload:
+        found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
+        hint = ""
+        if isinstance(payload, dict) and payload.get("format") == "jepa-world/world-model":
+            hint = " (this is a model_weights.pth: it holds the model only, not the training state)"
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (found {found}){hint}; {expected}")
+    if not any(str(key).startswith("world_model.") for key in payload["state_dict"]):
+        raise CheckpointError(
+            f"{path}: a Lightning checkpoint, but not of JEPAModule (no 'world_model.*' weights); "
+            f"{expected}"
+        )
+    missing = [key for key in ("loops", "optimizer_states") if resume and key not in payload]
+    if missing:
+        raise CheckpointError(
+            f"{path}: holds no {' or '.join(missing)}, so training cannot resume from it (saved "
+            f"with weights only?); {expected}"
+        )
+
+
 def find_training_command(path: str | Path) -> str | None:
     """How the model at ``path`` was trained, when the files around it say so.
 
