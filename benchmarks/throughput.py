@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/throughput.py [--steps 12] [--warmup 3] [--repeats 2] [--small 1500]
+                                    [--threads N] [--compare-logging] [--profile N] [--skip-memory]
 
 For the default model (``configs/vicreg.yaml``: ConvEncoder + MLPPredictor + VICReg) and the
 compact model (CoordinateEncoder + CoordinatePredictor, when ``jepa_world.models.coordinate``
@@ -25,10 +26,19 @@ given per CPU second of the training process (all its threads; loader workers ex
 other jobs on a shared machine disturb much less than the wall clock. Validation is switched
 off in (c) to save time: it never falls inside the measured window anyway.
 
-Memory: ``jepa fit`` runs in a fresh process on two data sets ``--small`` and ``4 × --small``
-trajectories apart (uint8, T = 17), and a sampler reads ``/proc`` every 0.2 s. It reports the
-peak resident memory of the training process (private, i.e. anonymous, and file-backed, which
-is the memory-mapped data it has touched) and of its loader workers.
+Memory: ``jepa fit`` runs in a fresh process on two data sets, of ``--small`` and of
+``4 × --small`` trajectories (uint8, T = 17), and a sampler reads ``/proc`` every 0.2 s. It
+reports the peak resident memory of the training process, split into anonymous plus shared
+memory (model, optimizer, activations, batches received from the workers) and file-backed
+pages (libraries and the memory-mapped data it has touched), and the peak total of its loader
+workers.
+
+``--compare-logging`` adds (c'): ``jepa fit`` with every loss term and the learning rate logged
+at every step instead of only on the steps the loggers write, to show what that logging costs.
+``--profile N`` runs (c) once more per model under cProfile, over the timed steps only, and
+prints the N functions with the most internal time. ``--threads`` sets torch's CPU threads (on
+a CPU shared with other jobs, one thread per process avoids OpenMP threads waiting on each
+other).
 
 Data sets are generated under ``--scratch`` (kept and reused by later runs). On a machine with
 a CUDA GPU everything runs on ``cuda:0``; otherwise on CPU.
@@ -37,16 +47,18 @@ a CUDA GPU everything runs on ``cuda:0``; otherwise on CPU.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
 import os
 import platform
+import pstats
 import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,18 +88,22 @@ class ModelSpec:
 
 @dataclass
 class Rates:
-    """(b) and (c) of one model: ``(frames per wall second, frames per CPU second)`` per repeat."""
+    """(b), (c) and optionally (c) logging every term at every step, of one model.
+
+    Each entry is a list over repeats of ``(frames per wall second, frames per CPU second)``.
+    """
 
     bare: list[tuple[float, float]]
     fit: list[tuple[float, float]]
+    fit_every_step: list[tuple[float, float]]
     params: int
 
     def best(self, which: str, column: int) -> float:
         return max(rate[column] for rate in getattr(self, which))
 
-    def ratio(self, column: int) -> float:
-        """(c)/(b) of the best repeats: wall clock (column 0) or CPU time (column 1)."""
-        return self.best("fit", column) / self.best("bare", column)
+    def ratio(self, which: str, column: int) -> float:
+        """``which``/(b) of the best repeats: wall clock (column 0) or CPU time (column 1)."""
+        return self.best(which, column) / self.best("bare", column)
 
 
 def median_step(ends: list[float]) -> float:
@@ -122,13 +138,20 @@ class Clock:
 
 
 class StepClock(Callback):
-    """Ticks a :class:`Clock` at the end of every training step of a ``jepa fit`` run."""
+    """Ticks a :class:`Clock` at the end of every training step of a ``jepa fit`` run, and runs
+    ``profiler`` (if any) over the steps after the first ``warmup``."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock, warmup: int = 0, profiler: cProfile.Profile | None = None) -> None:
+        self.clock, self.warmup, self.profiler = clock, warmup, profiler
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
         self.clock.tick()
+        if self.profiler is not None and len(self.clock.wall) == self.warmup:
+            self.profiler.enable()
+
+    def on_train_end(self, trainer, pl_module) -> None:  # noqa: ANN001
+        if self.profiler is not None:
+            self.profiler.disable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +319,7 @@ def bench_bare(module, datamodule, clip: float, device: torch.device, precision:
 
 
 def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
-              device_args: list[str]) -> tuple[float, float]:  # fmt: skip
+              device_args: list[str], profiler: cProfile.Profile | None = None) -> tuple[float, float]:  # fmt: skip
     """(c) Frames/s (wall, CPU) of ``jepa fit``, built exactly as :func:`jepa_world.cli.run_lightning` does."""
     from jepa_world import cli
     from jepa_world.data.datamodule import TrajectoryDataModule
@@ -307,7 +330,7 @@ def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device: tor
         JEPAModule,
         TrajectoryDataModule,
         save_config_kwargs={"overwrite": True},
-        trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [StepClock(clock)]},
+        trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [StepClock(clock, args.warmup, profiler)]},
         auto_configure_optimizers=False,
         args=[
             "fit", *common_args(spec, data, args), *device_args, *QUIET,
@@ -333,16 +356,36 @@ def _sync(device: torch.device) -> None:
 
 def bench_model(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
                 device_args: list[str]) -> Rates:  # fmt: skip
-    bare, fit, params = [], [], 0
+    rates = Rates([], [], [], 0)
     for _ in range(args.repeats):
         module, datamodule, clip = build(spec, data, args)
-        params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
-        bare.append(bench_bare(module, datamodule, clip, device, args.precision, args.warmup, args.steps))
+        rates.params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
+        rates.bare.append(bench_bare(module, datamodule, clip, device, args.precision, args.warmup, args.steps))
         del module, datamodule
-        fit.append(bench_fit(spec, data, args, device, device_args))
-        print(f"  {spec.name}: bare {bare[-1][0]:,.0f}, jepa fit {fit[-1][0]:,.0f} frames/s "
-              f"(per CPU second: {bare[-1][1]:,.0f}, {fit[-1][1]:,.0f})", flush=True)  # fmt: skip
-    return Rates(bare, fit, params)
+        rates.fit.append(bench_fit(spec, data, args, device, device_args))
+        line = f"bare {rates.bare[-1][0]:,.0f}, jepa fit {rates.fit[-1][0]:,.0f}"
+        cpu = f"{rates.bare[-1][1]:,.0f}, {rates.fit[-1][1]:,.0f}"
+        if args.compare_logging:
+            with every_term_logged_every_step():
+                rates.fit_every_step.append(bench_fit(spec, data, args, device, device_args))
+            line += f", jepa fit logging every term at every step {rates.fit_every_step[-1][0]:,.0f}"
+            cpu += f", {rates.fit_every_step[-1][1]:,.0f}"
+        print(f"  {spec.name}: {line} frames/s (per CPU second: {cpu})", flush=True)
+    return rates
+
+
+@contextmanager
+def every_term_logged_every_step() -> Iterator[None]:
+    """``JEPAModule`` logging its loss terms and learning rate at every step, for comparison
+    (it logs them only on the steps its loggers write)."""
+    from jepa_world.module import JEPAModule
+
+    original = JEPAModule._loggers_write_this_step
+    JEPAModule._loggers_write_this_step = lambda self: True  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        JEPAModule._loggers_write_this_step = original  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,12 +479,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small", type=int, default=1500, help="trajectories of the smaller data set")
     parser.add_argument("--memory-steps", type=int, default=10, help="steps of each memory run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile jepa fit's timed steps (cProfile) and print the top N functions")
+    parser.add_argument("--compare-logging", action="store_true",
+                        help="also time jepa fit with every loss term logged at every step")  # fmt: skip
     parser.add_argument("--scratch", default="/tmp/jepa_throughput", help="data sets and run output")
     args = parser.parse_args(argv)
     needed = math.ceil((args.warmup + args.steps) * args.batch_size / 0.9)
     if args.small < needed:
         parser.error(f"--small {args.small}: one epoch must hold the measured steps; use >= {needed}")
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # for the memory runs' processes
     scratch = Path(args.scratch).resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     os.chdir(scratch)  # `runs/` of the in-process `jepa fit` goes here, not into the repository
@@ -457,6 +508,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  (a) data pipeline: {pipeline:,.0f} frames/s (num_workers={workers})", flush=True)
     results = [(spec, bench_model(spec, large, args, device, device_args)) for spec in specs]
 
+    for spec in specs if args.profile else []:
+        profiler = cProfile.Profile()
+        bench_fit(spec, large, args, device, device_args, profiler)
+        print(f"\ncProfile of `jepa fit`, {spec.name}, {args.steps} steps, by internal time:")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
+
     memory: list[tuple[Path, dict[str, int]]] = []
     if not args.skip_memory:
         for data in (small, large):
@@ -470,19 +527,25 @@ def main(argv: list[str] | None = None) -> None:
           f"median of {args.steps} timed steps after {args.warmup}; best of {args.repeats}; "
           f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
     print()
-    print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | "
-          "(c) jepa fit frames/s | (c)/(b) | (c)/(b), CPU time | (a)/(c) |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    extra = args.compare_logging
+    print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
+          "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
+          + (" (c') every term logged every step | (c')/(b) | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if extra else ""))
     for spec, rates in results:
         fit = rates.best("fit", 0)
-        print(f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {rates.best('bare', 0):,.0f} | "
-              f"{fit:,.0f} | {rates.ratio(0):.3f} | {rates.ratio(1):.3f} | {pipeline / fit:.1f} |")  # fmt: skip
+        row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {rates.best('bare', 0):,.0f} | {fit:,.0f} | "
+               f"{rates.ratio('fit', 0):.3f} | {rates.ratio('fit', 1):.3f} | {pipeline / fit:.1f} |")  # fmt: skip
+        if extra:
+            row += (f" {rates.best('fit_every_step', 0):,.0f} | {rates.ratio('fit_every_step', 0):.3f} | "
+                    f"{rates.ratio('fit_every_step', 1):.3f} |")  # fmt: skip
+        print(row)
     if memory:
         print()
         print(f"`jepa fit`, default model, {args.memory_steps} steps; peak resident memory:")
         print()
-        print("| train trajectories | on disk | training process, private | "
-              "training process, file-backed (memmap) | loader workers |")  # fmt: skip
+        print("| train trajectories | on disk | training process, anonymous + shared | "
+              "training process, file-backed | loader workers, total |")  # fmt: skip
         print("|---:|---:|---:|---:|---:|")
         for data, peak in memory:
             print(f"| {data.name.removeprefix('train')} | {bytes_on_disk(data) / 1e9:.2f} GB | "

@@ -246,7 +246,8 @@ def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
     steps = 3
     command = [
         sys.executable, "-m", "jepa_world.cli", "fit", "--config", str(REPO / "configs" / "byol_ema.yaml"),
-        "--data.data_dir", str(tiny_data), "--data.batch_size", "8", "--data.num_workers", "0",
+        "--data.data_dir", str(tiny_data), "--data.batch_size", "4", "--data.window", "5",
+        "--model.encoder.init_args.agent_channels=[4,8,8]", "--data.num_workers", "0",
         "--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(steps),
         "--trainer.limit_val_batches", "2", "--trainer.log_every_n_steps", "1",
         "--trainer.devices=2", "--trainer.accelerator=cpu", "--trainer.strategy=ddp",

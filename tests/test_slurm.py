@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import pytest
+import torch
 from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
 from jepa_world import cli
@@ -69,7 +71,8 @@ def slurm_job(monkeypatch, tmp_path):
 
 def fit(data: str, *extra: str):
     return cli.run_lightning([
-        "fit", "--config", str(CONFIG), "--data.data_dir", data, "--data.batch_size", "8",
+        "fit", "--config", str(CONFIG), "--data.data_dir", data, "--data.batch_size", "4",
+        "--data.window", "5", "--model.encoder.init_args.agent_channels=[4,8,8]",
         "--data.num_workers", "0", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
         "--trainer.limit_val_batches", "0", "--trainer.log_every_n_steps", "1", *QUIET, *extra,
     ])  # fmt: skip
@@ -136,11 +139,15 @@ def test_interactive_allocation_is_an_ordinary_run(tiny_data, slurm_job, monkeyp
     assert Path(run.trainer.default_root_dir) == Path("runs")
 
 
+class Requeued(Exception):
+    """Stands for the end of a job that Slurm kills after ``scontrol requeue``."""
+
+
 class Preempt(pl.Callback):
     """Plays Slurm's part: sends the requeue signal after ``at_step`` optimizer steps.
 
-    Lightning's handler saves the requeue checkpoint and calls ``scontrol requeue``; Slurm would
-    then kill the job, which stopping the trainer stands in for.
+    Lightning's handler saves the requeue checkpoint and calls ``scontrol requeue``, after
+    which Slurm kills the job: raising :class:`Requeued` stops it with nothing more written.
     """
 
     def __init__(self, at_step: int = 3) -> None:
@@ -155,7 +162,7 @@ class Preempt(pl.Callback):
             if time.monotonic() > deadline:
                 raise AssertionError("the requeue signal handler wrote no checkpoint")
             time.sleep(0.01)  # the handler runs in this thread between two bytecodes
-        trainer.should_stop = True
+        raise Requeued
 
 
 def logged_steps(run_dir: Path, tag: str) -> list[int]:
@@ -169,21 +176,38 @@ def logged_steps(run_dir: Path, tag: str) -> list[int]:
 @pytest.mark.slow
 def test_requeued_job_resumes_from_its_requeue_checkpoint_in_the_same_run(tiny_data, slurm_job):
     total = 6
-    first = fit(tiny_data, "--trainer.max_steps", str(total),
-                "--trainer.callbacks+=test_slurm.Preempt", "--trainer.callbacks.init_args.at_step=3")  # fmt: skip
+    with pytest.raises(Requeued):
+        fit(tiny_data, "--trainer.max_steps", str(total),
+            "--trainer.callbacks+=test_slurm.Preempt", "--trainer.callbacks.init_args.at_step=3")  # fmt: skip
     run_dir = slurm_job / "runs" / "vicreg" / f"slurm-{JOB_ID}"
-    assert first.trainer.global_step == 3
     assert (slurm_job / "scontrol.log").read_text().split() == ["requeue", JOB_ID]
     hpc = run_dir / "hpc_ckpt_1.ckpt"
-    assert hpc.is_file()
+    assert torch.load(hpc, map_location="cpu", weights_only=False)["global_step"] == 3
 
     second = fit(tiny_data, "--trainer.max_steps", str(total))  # the requeued job: same command
     assert Path(second.trainer.ckpt_path).resolve() == hpc.resolve()
     assert second.trainer.global_step == total
     assert [p.name for p in (slurm_job / "runs" / "vicreg").iterdir()] == [run_dir.name]
     # One TensorBoard run (the event files of both jobs in one directory) that goes on from the
-    # step where the first job stopped: every step logged once, none twice.
-    assert logged_steps(run_dir, "train/loss") == list(range(total))
+    # step of the requeue checkpoint: no step twice. (The metrics of the step during which the
+    # signal came were not yet written when the job was killed.)
+    steps = logged_steps(run_dir, "train/loss")
+    assert len(steps) == len(set(steps)), steps
+    assert steps[0] == 0 and set(range(3, total)) <= set(steps) and steps[-1] == total - 1, steps
+
+
+@pytest.mark.slow
+def test_a_job_stopped_without_the_requeue_signal_resumes_from_its_newer_last_checkpoint(tiny_data, slurm_job):
+    first = fit(tiny_data, "--trainer.max_steps", "2")
+    run_dir = Path(first.trainer.default_root_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    stale = run_dir / "hpc_ckpt_1.ckpt"  # a requeue checkpoint from an earlier start of the job
+    shutil.copy(last, stale)
+    os.utime(stale, ns=(last.stat().st_mtime_ns - 10**9,) * 2)
+    second = fit(tiny_data, "--trainer.max_steps", "3")
+    assert Path(second.trainer.ckpt_path).resolve() == last.resolve()
+    assert second.trainer.global_step == 3
+    assert "ckpt_path: null" in (run_dir / "config.yaml").read_text()  # the choice is not saved
 
 
 # ---------------------------------------------------------------------------------------------

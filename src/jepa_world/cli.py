@@ -13,7 +13,9 @@ Under Slurm (a batch job, not an interactive ``bash`` session) the directory is
 ``runs/<name>/slurm-<job id>/`` instead, and it is also the trainer's ``default_root_dir``, where
 Lightning writes the ``hpc_ckpt_<n>.ckpt`` of its requeue signal handler and looks for one at
 start-up. A requeued job keeps its id, so it finds that checkpoint, resumes from it, and goes on
-writing into the same directory and the same TensorBoard run (:func:`pin_slurm_run`).
+writing into the same directory and the same TensorBoard run (:func:`pin_slurm_run`); when the
+run's ``last.ckpt`` is newer (a job stopped without the requeue signal), it resumes from that
+instead (:func:`newest_job_checkpoint`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities import rank_zero_info
 
-from jepa_world.callbacks import CollapseMonitor, FrameRate, NaNGuard, use_atomic_checkpoints
+from jepa_world.callbacks import (
+    CollapseMonitor,
+    FrameRate,
+    NaNGuard,
+    ResumableCheckpoint,
+    use_atomic_checkpoints,
+)
 from jepa_world.data.files import DataError
 from jepa_world.module import JEPAModule
 
@@ -116,10 +124,38 @@ def pin_slurm_run(config: Any, version: str) -> Path:
     return Path(trainer.default_root_dir)
 
 
+def newest_job_checkpoint(trainer: Trainer) -> Path | None:
+    """The most recently written of the run's requeue checkpoints and its ``last.ckpt``.
+
+    Lightning resumes a Slurm job from its highest ``hpc_ckpt_<n>.ckpt`` (written on the requeue
+    signal) when there is one, and otherwise starts over. A job stopped without that signal
+    (preempted with SIGTERM only, out of memory, a node failure) leaves no new one: its
+    ``last.ckpt`` is then newer than the requeue checkpoint, or the only checkpoint there is.
+    """
+    found = [p for p in Path(trainer.default_root_dir).glob("hpc_ckpt_*.ckpt") if p.is_file()]
+    last = _checkpoint_dir(trainer) / "last.ckpt"
+    if trainer.checkpoint_callback is not None and last.is_file():
+        found.append(last)
+    return max(found, key=lambda path: path.stat().st_mtime_ns, default=None)
+
+
+def _checkpoint_dir(trainer: Trainer) -> Path:
+    """Where ``ModelCheckpoint`` will write: Lightning's own rule, before its ``setup`` runs."""
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.dirpath is not None:
+        return Path(callback.dirpath)
+    if not trainer.loggers:
+        return Path(trainer.default_root_dir) / "checkpoints"
+    logger = trainer.loggers[0]
+    version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
+    return Path(logger.save_dir or trainer.default_root_dir) / str(logger.name) / version / "checkpoints"
+
+
 class JEPACLI(LightningCLI):
     """LightningCLI with the project's callbacks always present and configurable.
 
-    ``checkpoint`` (ModelCheckpoint: ``last.ckpt`` and the best by ``val/loss``), ``collapse``
+    ``checkpoint`` (:class:`~jepa_world.callbacks.ResumableCheckpoint`: ``last.ckpt`` and the best
+    by ``val/loss``), ``collapse``
     (:class:`~jepa_world.callbacks.CollapseMonitor`), ``nan_guard``
     (:class:`~jepa_world.callbacks.NaNGuard`) and ``frame_rate``
     (:class:`~jepa_world.callbacks.FrameRate`) are added to every run, and their options are
@@ -131,7 +167,7 @@ class JEPACLI(LightningCLI):
         return {k: v for k, v in LightningCLI.subcommands().items() if k in LIGHTNING_COMMANDS}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/loss",
@@ -165,6 +201,19 @@ class JEPACLI(LightningCLI):
         version = slurm_job_version()
         if version is not None:
             pin_slurm_run(self.config[self.subcommand] if self.subcommand else self.config, version)
+
+    def before_fit(self) -> None:
+        """Under Slurm, without ``--ckpt_path``, resume from the job's newest checkpoint.
+
+        Set on the instantiated config only, so the saved ``config.yaml`` does not carry it.
+        """
+        fit = self.config_init[self.subcommand]
+        if slurm_job_version() is None or fit.get("ckpt_path") is not None:
+            return
+        newest = newest_job_checkpoint(self.trainer)
+        if newest is not None:
+            fit.ckpt_path = str(newest)
+            rank_zero_info(f"jepa fit: resuming this Slurm job from {newest}")
 
 
 #: ``--ckpt_path`` values that Lightning resolves itself.
@@ -261,11 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in COMMANDS:
         result = _load_command(args[0])(args[1:])
         return int(result or 0)
+    from jepa_world.models.world_model import WorldModelFileError
     from jepa_world.probing.evaluator import ProbeDataError
 
     try:
         run_lightning(argv)  # None: LightningCLI reads sys.argv itself
-    except (DataError, ProbeDataError) as err:  # bad data: the message says it all
+    except (DataError, ProbeDataError, WorldModelFileError) as err:  # the message says it all
         raise SystemExit(f"jepa {args[0] if args else 'fit'}: {err}") from err
     return 0
 
@@ -280,12 +330,13 @@ def export_main(argv: Sequence[str]) -> int:
     parser.add_argument("checkpoint", help="a .ckpt written by `jepa fit` (e.g. runs/.../checkpoints/last.ckpt)")
     parser.add_argument("--out", default="model_weights.pth", help="where to write (default: %(default)s)")
     options = parser.parse_args(list(argv))
-    from pathlib import Path
-
     from jepa_world.models.world_model import count_parameters, save_world_model
+    from jepa_world.probing.evaluator import CheckpointError, check_training_checkpoint
 
-    if not Path(options.checkpoint).is_file():
-        raise SystemExit(f"jepa export: no checkpoint at {options.checkpoint}")
+    try:
+        check_training_checkpoint(options.checkpoint, resume=False)
+    except CheckpointError as err:
+        raise SystemExit(f"jepa export: {err}") from err
     try:
         module = JEPAModule.load_from_checkpoint(options.checkpoint, map_location="cpu", weights_only=False)
     except Exception as err:  # a foreign or truncated file fails in many ways inside torch/Lightning

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from jepa_world.models.world_model import WorldModel
+from jepa_world.models.world_model import WorldModel, WorldModelFileError, state_dict_mismatch
 from jepa_world.strategies.base import LossStrategy, StrategyOutput
 
 #: Names under which the embedding statistics are logged (read by the collapse monitor).
@@ -58,6 +58,8 @@ def effective_rank(z: Tensor, eps: float = 1e-12) -> Tensor:
     ``D`` for an isotropic cloud, 1 for points on a line, 0 for a single point.
     """
     centred = z.float() - z.float().mean(dim=0)
+    if not bool(torch.isfinite(centred).all()):  # the SVD would raise; NaNGuard names the cause
+        return centred.new_full((), float("nan"))
     singular = torch.linalg.svdvals(centred)
     total = singular.sum()
     if total <= eps:
@@ -206,6 +208,25 @@ class JEPAModule(L.LightningModule):
             self.log(f"val/{term}", value, batch_size=batch_size, sync_dist=True)
         for stat, value in embedding_stats(embeddings).items():
             self.log(_stat_key("val", stat), value, batch_size=batch_size, sync_dist=True)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse, in one sentence, a checkpoint whose weights do not fit this module.
+
+        Called before the weights are loaded (resuming ``jepa fit`` or ``load_from_checkpoint``),
+        instead of letting ``load_state_dict`` list every mismatched tensor without naming the
+        file.
+        """
+        trainer = self._trainer
+        source = getattr(trainer, "ckpt_path", None) if trainer is not None else None
+        problem = state_dict_mismatch(self.state_dict(), checkpoint.get("state_dict", {}))
+        if problem:
+            raise WorldModelFileError(
+                f"{source or 'checkpoint'}: its weights do not fit the model being built ({problem}); "
+                "it was written for another architecture: resume or load it with the model "
+                "options it was trained with"
+            )
 
     # -- optimisation -----------------------------------------------------------------------
 

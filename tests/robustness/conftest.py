@@ -33,3 +33,26 @@ def in_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     """Runs write ``runs/`` under the test's own directory; pytest's arguments never reach the CLI."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["jepa"])
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tiny_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of a 4-step ``jepa fit`` run of the tiny model."""
+    from jepa_world import cli
+
+    runs = tmp_path_factory.mktemp("trained") / "runs"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["jepa"])
+        cli.run_lightning(["fit", "--config", str(tiny_config), "--trainer.max_steps", "4",
+                           "--trainer.logger.init_args.save_dir", str(runs)])  # fmt: skip
+    return runs / "tiny" / "version_0" / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def trained_weights(trained_checkpoint: Path) -> Path:
+    """``model_weights.pth`` exported from :func:`trained_checkpoint`."""
+    from jepa_world import cli
+
+    out = trained_checkpoint.parent / "model_weights.pth"
+    cli.main(["export", str(trained_checkpoint), "--out", str(out)])
+    return out

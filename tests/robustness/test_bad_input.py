@@ -8,67 +8,18 @@ copy of a tiny generated data set whose untouched files are symbolic links to th
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from robustness_helpers import Variant
 
 from jepa_world import cli
 from jepa_world.module import JEPAModule
 
 PROBING = ["--trainer.callbacks+=jepa_world.probing.callback.ProbingCallback"]
-
-
-class Variant:
-    """A copy of a data set made of symbolic links, whose files can be replaced one by one."""
-
-    def __init__(self, source: Path, root: Path) -> None:
-        self.source, self.root = source, root
-        root.mkdir(parents=True)
-        for entry in source.iterdir():
-            (root / entry.name).symlink_to(entry)
-
-    def split(self, name: str) -> Path:
-        """The directory of split ``name``, made real (its files still links) so it can change.
-
-        Every directory on the way is made real first: writing through a linked directory would
-        change the original data set.
-        """
-        path = self.root
-        for part in Path(name).parts:
-            path = path / part
-            if path.is_symlink():
-                path.unlink()
-                path.mkdir()
-                for entry in (self.source / path.relative_to(self.root)).iterdir():
-                    (path / entry.name).symlink_to(entry)
-        return path
-
-    def load(self, split: str, name: str) -> np.ndarray:
-        return np.load(self.source / split / name)
-
-    def save(self, split: str, name: str, array: np.ndarray) -> None:
-        target = self.split(split) / name
-        target.unlink(missing_ok=True)
-        np.save(target, array)
-
-    def edit(self, split: str, name: str, change: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.save(split, name, change(self.load(split, name)))
-
-    def write(self, split: str, name: str, data: bytes) -> None:
-        target = self.split(split) / name
-        target.unlink(missing_ok=True)
-        target.write_bytes(data)
-
-    def remove(self, split: str, name: str | None = None) -> None:
-        target = self.split(split) if name is None else self.split(split) / name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
 
 
 def with_value(index: tuple[int, ...], value: float) -> Callable[[np.ndarray], np.ndarray]:

@@ -242,13 +242,19 @@ def load_world_model(path: str | os.PathLike[str], map_location: str | torch.dev
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
         raise WorldModelFileError(
-            f"{path}: cannot be read as a torch file ({type(err).__name__}: {err}); it may be "
+            f"{path}: cannot be read as a torch file ({error_summary(err)}); it may be "
             "truncated or not a weights file"
         ) from err
     _check_header(payload, path)
     encoder = _build(payload["encoder"], "encoder", path)
     predictor = _build(payload["predictor"], "predictor", path)
     model = WorldModel(encoder, predictor)
+    problem = state_dict_mismatch(model.state_dict(), payload["state_dict"])
+    if problem:
+        raise WorldModelFileError(
+            f"{path}: the stored weights do not fit the model described in the file "
+            f"({class_path_of(encoder)} + {class_path_of(predictor)}): {problem}"
+        )
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as err:
@@ -257,6 +263,38 @@ def load_world_model(path: str | os.PathLike[str], map_location: str | torch.dev
             f"({class_path_of(encoder)} + {class_path_of(predictor)}): {err}"
         ) from err
     return model.to(map_location)
+
+
+def state_dict_mismatch(expected: dict[str, Tensor], found: dict[str, Any]) -> str:
+    """How ``found`` differs from ``expected`` in names and shapes, in a few words ("" if it fits)."""
+    shapes = [
+        f"{key} is {tuple(found[key].shape)} there, {tuple(value.shape)} here"
+        for key, value in expected.items()
+        if key in found and isinstance(found[key], Tensor) and found[key].shape != value.shape
+    ]
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    parts = []
+    if shapes:
+        parts.append(shapes[0] + (f", and {len(shapes) - 1} more tensors differ" if len(shapes) > 1 else ""))
+    if missing:
+        parts.append(f"{len(missing)} tensors missing, e.g. {missing[0]}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unknown tensors, e.g. {unexpected[0]}")
+    return "; ".join(parts)
+
+
+def error_summary(err: BaseException, limit: int = 160) -> str:
+    """``Type: first line of the message``, cut to ``limit`` characters.
+
+    ``torch.load`` errors run to many lines of advice about ``weights_only``; the user needs
+    to know only that the file could not be read.
+    """
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _check_header(payload: Any, path: Path) -> None:

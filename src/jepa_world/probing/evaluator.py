@@ -744,15 +744,27 @@ def load_model(path: str | Path) -> nn.Module:
 
 
 def _load_lightning_checkpoint(path: Path) -> nn.Module:
+    from jepa_world.models.world_model import (
+        WEIGHTS_FORMAT,
+        WorldModelFileError,
+        error_summary,
+        load_world_model,
+    )
     from jepa_world.module import JEPAModule
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
         raise CheckpointError(
-            f"{path}: cannot be read as a torch checkpoint ({type(err).__name__}: {err}); it may "
+            f"{path}: cannot be read as a torch checkpoint ({error_summary(err)}); it may "
             "be truncated (an interrupted copy or save) or not a checkpoint at all"
         ) from err
+
+    if isinstance(payload, dict) and payload.get("format") == WEIGHTS_FORMAT:
+        try:  # a model_weights.pth under another name
+            return load_world_model(path)
+        except WorldModelFileError as err:
+            raise CheckpointError(str(err)) from err
     if not isinstance(payload, dict) or "state_dict" not in payload:
         keys = (
             sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
@@ -776,7 +788,7 @@ def _load_lightning_checkpoint(path: Path) -> nn.Module:
         ) from err
     except (RuntimeError, KeyError, ValueError) as err:
         raise CheckpointError(
-            f"{path}: cannot rebuild the JEPAModule it stores ({type(err).__name__}: {err})"
+            f"{path}: cannot rebuild the JEPAModule it stores ({error_summary(err, 400)})"
         ) from err
     return module.world_model
 
@@ -795,24 +807,28 @@ def check_training_checkpoint(path: str | Path, resume: bool = True) -> None:
     Raises:
         CheckpointError: naming the file, what was found and what was expected.
     """
+    from jepa_world.models.world_model import WEIGHTS_FORMAT, error_summary
+
     path = Path(path)
     expected = "expected a .ckpt written by `jepa fit` (runs/<name>/version_<n>/checkpoints/last.ckpt)"
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint; {expected}")
+        raise CheckpointError(f"{path}: no checkpoint (file not found); {expected}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises OSError, RuntimeError, EOFError, UnpicklingError, ...
         raise CheckpointError(
-            f"{path}: cannot be read as a torch checkpoint ({type(err).__name__}: {err}); it is "
+            f"{path}: cannot be read as a torch checkpoint ({error_summary(err)}); it is "
             f"truncated (an interrupted copy) or not a checkpoint; {expected}, or resume from "
             "another checkpoint of the run"
         ) from err
+    if isinstance(payload, dict) and payload.get("format") == WEIGHTS_FORMAT:
+        raise CheckpointError(
+            f"{path}: a model_weights.pth (written by `jepa export`), which holds the model only, "
+            f"not the training state; {expected}"
+        )
     if not isinstance(payload, dict) or "state_dict" not in payload:
         found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
-        hint = ""
-        if isinstance(payload, dict) and payload.get("format") == "jepa-world/world-model":
-            hint = " (this is a model_weights.pth: it holds the model only, not the training state)"
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (found {found}){hint}; {expected}")
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (found {found}); {expected}")
     if not any(str(key).startswith("world_model.") for key in payload["state_dict"]):
         raise CheckpointError(
             f"{path}: a Lightning checkpoint, but not of JEPAModule (no 'world_model.*' weights); "
