@@ -148,7 +148,7 @@ def _check_strategy(name: str, expected: dict, rank: int) -> None:
                 assert p.grad is None, f"{where}: {param_name} has a gradient on two ranks only"
                 continue
             torch.testing.assert_close(
-                p.grad, reference["grads"][param_name], rtol=1e-4, atol=1e-6,
+                p.grad, reference["grads"][param_name], rtol=1e-3, atol=1e-5,  # float sums in another order
                 msg=lambda m, w=where, n=param_name: f"{w}: gradient of {n}\n{m}",
             )  # fmt: skip
 

@@ -104,7 +104,8 @@ def test_job_version_follows_lightnings_slurm_detection(environ, expected, monke
 def test_a_config_saved_by_an_earlier_job_is_repinned_to_this_job():
     from jsonargparse import Namespace
 
-    logger = Namespace(class_path="x.TensorBoardLogger", init_args=Namespace(save_dir="runs", name="vicreg", version="slurm-11"))
+    init_args = Namespace(save_dir="runs", name="vicreg", version="slurm-11")
+    logger = Namespace(class_path="lightning.pytorch.loggers.TensorBoardLogger", init_args=init_args)
     config = Namespace(trainer=Namespace(logger=logger, default_root_dir="runs/vicreg/slurm-11"))
     assert cli.pin_slurm_run(config, "slurm-12") == Path("runs/vicreg/slurm-12")
     assert logger.init_args.version == "slurm-12"

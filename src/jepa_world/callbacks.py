@@ -226,23 +226,40 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class ResumableCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` whose ``last.ckpt`` is written on schedule from the first step.
+    """``ModelCheckpoint`` whose ``last.ckpt`` always holds the latest saved step and the final one.
 
-    With ``monitor="val/loss"`` and ``every_n_train_steps`` (or ``train_time_interval``),
-    Lightning defers every save, ``last.ckpt`` included, until the monitored metric exists, that
-    is until the first validation: a job killed during a long first epoch leaves nothing to
-    resume from. Here ``last.ckpt`` is written whenever a save is due; the best-by-metric
-    checkpoints still wait for the metric. Same arguments as ``ModelCheckpoint``.
+    Two gaps of Lightning's ``ModelCheckpoint`` are closed, both with ``monitor="val/loss"`` and
+    ``every_n_train_steps`` (or ``train_time_interval``):
+
+    - every save, ``last.ckpt`` included, is deferred until the monitored metric exists, that
+      is until the first validation: a job killed during a long first epoch had nothing to
+      resume from. Here ``last.ckpt`` is written whenever a save is due; the best-by-metric
+      checkpoints still wait for the metric.
+    - a run whose last step is not a multiple of ``every_n_train_steps`` ended with a
+      ``last.ckpt`` of an earlier step. Here it is written again when training ends.
+
+    Same arguments as ``ModelCheckpoint``.
     """
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        deferred_before = getattr(self, "_defer_save_until_validation", False)
+        pending = getattr(self, "_defer_save_until_validation", False)
+        self._defer_save_until_validation = False
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        if not self.save_last or deferred_before or not getattr(self, "_defer_save_until_validation", False):
-            return  # nothing was deferred by this batch
-        # Keep the step unmarked, so the deferred save after validation still writes the best.
+        deferred_now = self._defer_save_until_validation
+        self._defer_save_until_validation = pending or deferred_now
+        if deferred_now and self.save_last:
+            self._save_last_unmarked(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_unmarked(trainer)
+
+    def _save_last_unmarked(self, trainer: L.Trainer) -> None:
+        """Write ``last.ckpt`` without marking the step as saved, so a save of the best
+        checkpoint due at the same step (after validation) still happens."""
         marked = self._last_global_step_saved
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         self._last_global_step_saved = marked

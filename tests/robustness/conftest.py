@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from robustness_helpers import write_config
 
 from jepa_world.data.generate import generate_dataset
@@ -26,6 +28,16 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_config(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ``jepa fit`` config of a small model reading :func:`tiny_data` (2 epochs of 33 steps)."""
     return write_config(tmp_path_factory.mktemp("config") / "tiny.yaml", tiny_data)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine, more threads only wait on each other, and
+    the kill tests' child processes use one too (bitwise comparisons need the same arithmetic)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)
