@@ -10,21 +10,26 @@ imports; its own config if ``configs/`` has one, else the VICReg config with the
 swapped in), it prints training frames per second (``batch × window`` frames per step) of
 
 - (a) the DataModule's training loader alone (the model-independent pipeline, measured once);
-- (b) a bare PyTorch loop: the same module, loader, batch, AdamW groups, learning-rate schedule,
-  gradient clipping and strategy hook (EMA) as ``jepa fit``, with nothing else;
+- (b) a bare PyTorch loop: the same module, loader, batch, AdamW parameter groups,
+  learning-rate schedule, gradient clipping and strategy hook (EMA) as ``jepa fit``, and nothing
+  else;
 - (c) ``jepa fit`` itself, in-process through the project's CLI with the config's defaults
-  (TensorBoard logging, progress bar, checkpointing, the project's callbacks) plus one callback
-  that records the time at the end of every training step;
+  (TensorBoard logging, progress bar, checkpointing, the project's callbacks);
 
-and the ratios (c)/(b) (target >= 0.95) and (a)/(c) (target >= 3). Every step is timed, from
-the end of the previous step to its own end (data, forward, backward, optimizer, hooks,
-logging), over ``--steps`` steps after ``--warmup`` steps, so start-up, validation and the
-final checkpoint are outside the window. A rate is ``frames per step / median step time``: on a
-machine shared with other jobs the median ignores the steps another process slowed down. (b)
-and (c) alternate ``--repeats`` times and the best median of each is kept. (c)/(b) is also
-given per CPU second of the training process (all its threads; loader workers excluded), which
-other jobs on a shared machine disturb much less than the wall clock. Validation is switched
-off in (c) to save time: it never falls inside the measured window anyway.
+and the ratios (c)/(b) (target >= 0.95) and (a)/(c) (target >= 3).
+
+(b) and (c) run interleaved, step by step, in one process: one callback added to ``jepa fit``
+runs one bare step (on its own copy of the module, with its own loader) after every ``jepa fit``
+step. On a machine shared with other jobs, whose load changes from one minute to the next, this
+is what makes the two comparable: each ``jepa fit`` step has a bare step beside it that saw the
+same load. A ``jepa fit`` step is timed from the end of the bare step before it to its own end
+(data, forward, backward, optimizer, Lightning's hooks, logging, progress bar), a bare step from
+the end of that ``jepa fit`` step to its own end. A rate is ``frames per step / median step
+time`` over ``--steps`` steps after ``--warmup``, so start-up, validation and the final
+checkpoint are outside it. Each of ``--repeats`` runs gives a paired ratio (c)/(b); the table
+shows their median, by wall clock and by CPU time of the process (all its threads; the loader
+workers are other processes), and the best rates. Validation is switched off to save time: it
+never falls inside the measured steps anyway.
 
 Memory: ``jepa fit`` runs in a fresh process on two data sets, of ``--small`` and of
 ``4 × --small`` trajectories (uint8, T = 17), and a sampler reads ``/proc`` every 0.2 s. It
@@ -33,8 +38,9 @@ memory (model, optimizer, activations, batches received from the workers) and fi
 pages (libraries and the memory-mapped data it has touched), and the peak total of its loader
 workers.
 
-``--compare-logging`` adds (c'): ``jepa fit`` with every loss term and the learning rate logged
-at every step instead of only on the steps the loggers write, to show what that logging costs.
+``--compare-logging`` adds a second interleaved run per repeat, (c') against (b), in which
+``JEPAModule`` logs every loss term and the learning rate at every step instead of only on the
+steps the loggers write, to show what that logging costs.
 ``--profile N`` runs (c) once more per model under cProfile, over the timed steps only, and
 prints the N functions with the most internal time. ``--threads`` sets torch's CPU threads (on
 a CPU shared with other jobs, one thread per process avoids OpenMP threads waiting on each
@@ -53,6 +59,7 @@ import os
 import platform
 import pstats
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -87,36 +94,36 @@ class ModelSpec:
 
 
 @dataclass
+class Pair:
+    """One interleaved run: frames per wall second and per CPU second of (b) and of (c)."""
+
+    bare: tuple[float, float]
+    fit: tuple[float, float]
+
+    def ratio(self, column: int) -> float:
+        return self.fit[column] / self.bare[column]
+
+
+@dataclass
 class Rates:
-    """(b), (c) and optionally (c) logging every term at every step, of one model.
+    """Every repeat of one model: (c) against (b), and (c') against (b) when compared."""
 
-    Each entry is a list over repeats of ``(frames per wall second, frames per CPU second)``.
-    """
-
-    bare: list[tuple[float, float]]
-    fit: list[tuple[float, float]]
-    fit_every_step: list[tuple[float, float]]
+    pairs: list[Pair]
+    every_step: list[Pair]
     params: int
 
-    def best(self, which: str, column: int) -> float:
-        return max(rate[column] for rate in getattr(self, which))
+    @staticmethod
+    def best(pairs: list[Pair], which: str) -> float:
+        return max(getattr(pair, which)[0] for pair in pairs)
 
-    def ratio(self, which: str, column: int) -> float:
-        """``which``/(b) of the best repeats: wall clock (column 0) or CPU time (column 1)."""
-        return self.best(which, column) / self.best("bare", column)
-
-
-def median_step(ends: list[float]) -> float:
-    """Median of the differences between consecutive step end times."""
-    steps = sorted(b - a for a, b in zip(ends, ends[1:], strict=False))
-    if not steps:
-        raise ValueError("median_step: need the end times of at least two steps")
-    middle = len(steps) // 2
-    return steps[middle] if len(steps) % 2 else (steps[middle - 1] + steps[middle]) / 2
+    @staticmethod
+    def ratio(pairs: list[Pair], column: int) -> float:
+        """Median over repeats of the paired ratio: wall clock (column 0) or CPU time (1)."""
+        return statistics.median(pair.ratio(column) for pair in pairs)
 
 
 class Clock:
-    """End times of training steps: wall clock and this process's CPU time (all its threads)."""
+    """Wall-clock and CPU times (this process, all its threads) of moments in a run."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -128,24 +135,27 @@ class Clock:
         self.wall.append(time.perf_counter())
         self.cpu.append(time.process_time())
 
-    def rates(self, skip: int, frames_per_step: int) -> tuple[float, float]:
-        """(frames per wall second, frames per CPU second), medians over steps after ``skip``."""
-        start = max(skip - 1, 0)
-        return (
-            frames_per_step / median_step(self.wall[start:]),
-            frames_per_step / median_step(self.cpu[start:]),
-        )
+
+def median_rate(starts: list[float], ends: list[float], frames_per_step: int) -> float:
+    """``frames_per_step / median(end - start)``."""
+    return frames_per_step / statistics.median(b - a for a, b in zip(starts, ends, strict=True))
 
 
 class StepClock(Callback):
-    """Ticks a :class:`Clock` at the end of every training step of a ``jepa fit`` run, and runs
-    ``profiler`` (if any) over the steps after the first ``warmup``."""
+    """Ticks ``clock`` at the end of every training step of a ``jepa fit`` run; then runs one
+    step of ``bare`` (if any) and ticks ``bare_clock``; runs ``profiler`` (if any) over the steps
+    after the first ``warmup``."""
 
-    def __init__(self, clock: Clock, warmup: int = 0, profiler: cProfile.Profile | None = None) -> None:
+    def __init__(self, clock: Clock, warmup: int = 0, profiler: cProfile.Profile | None = None,
+                 bare: BareLoop | None = None, bare_clock: Clock | None = None) -> None:  # fmt: skip
         self.clock, self.warmup, self.profiler = clock, warmup, profiler
+        self.bare, self.bare_clock = bare, bare_clock
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
         self.clock.tick()
+        if self.bare is not None and self.bare_clock is not None:
+            self.bare.step()
+            self.bare_clock.tick()
         if self.profiler is not None and len(self.clock.wall) == self.warmup:
             self.profiler.enable()
 
@@ -281,56 +291,61 @@ def bench_pipeline(datamodule, warmup: int, steps: int) -> float:
     return frames / (time.perf_counter() - started)
 
 
-def bench_bare(module, datamodule, clip: float, device: torch.device, precision: str,
-               warmup: int, steps: int) -> tuple[float, float]:  # fmt: skip
-    """(b) Frames/s (wall, CPU) of the loop a user would write by hand for the same training step."""
-    from jepa_world.module import warmup_cosine
+class BareLoop:
+    """(b) The loop a user would write by hand for the training step of ``jepa fit``: the same
+    module, loader, batch, AdamW parameter groups, learning-rate schedule, gradient clipping and
+    strategy hook (EMA), and nothing else."""
 
-    module = module.to(device).train()
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    decay = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in module.parameters() if p.requires_grad and p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": module.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=module.lr,
-        betas=module.betas,
-    )
-    total = warmup + steps
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_cosine(s, total, int(module.warmup_fraction * total), module.min_lr_ratio)
-    )
-    autocast = _autocast(device, precision)
-    batches = endless(datamodule.train_dataloader())
-    clock = Clock(device)
-    for step in range(1, total + 1):
-        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
-        with autocast:
-            out, _ = module.compute_loss(batch)
-        optimizer.zero_grad(set_to_none=True)
+    def __init__(self, module, datamodule, clip: float, device: torch.device, precision: str,
+                 total: int) -> None:  # fmt: skip
+        from jepa_world.module import warmup_cosine
+
+        self.module = module.to(device).train()
+        self.device, self.clip, self.total = device, clip, total
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        decay = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
+        no_decay = [p for p in module.parameters() if p.requires_grad and p.ndim < 2]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": module.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=module.lr,
+            betas=module.betas,
+        )
+        warm = int(module.warmup_fraction * total)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: warmup_cosine(s, total, warm, module.min_lr_ratio)
+        )
+        self.autocast = _autocast(device, precision)
+        self.batches = endless(datamodule.train_dataloader())
+        self.steps = 0
+
+    def step(self) -> None:
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in next(self.batches).items()}
+        with self.autocast:
+            out, _ = self.module.compute_loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
-        optimizer.step()
-        schedule.step()
-        module.strategy.on_after_optimizer_step(module.world_model, step, total)
-        clock.tick()
-    return clock.rates(warmup, batch["states"].shape[0] * batch["states"].shape[1])
+        if self.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.clip)
+        self.optimizer.step()
+        self.schedule.step()
+        self.steps += 1
+        self.module.strategy.on_after_optimizer_step(self.module.world_model, self.steps, self.total)
 
 
-def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
-              device_args: list[str], profiler: cProfile.Profile | None = None) -> tuple[float, float]:  # fmt: skip
-    """(c) Frames/s (wall, CPU) of ``jepa fit``, built exactly as :func:`jepa_world.cli.run_lightning` does."""
+def run_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str],
+            clock: StepClock) -> None:  # fmt: skip
+    """``jepa fit`` for ``warmup + steps`` steps, built as :func:`jepa_world.cli.run_lightning`
+    builds it, with ``clock`` added to its callbacks."""
     from jepa_world import cli
     from jepa_world.data.datamodule import TrajectoryDataModule
     from jepa_world.module import JEPAModule
 
-    clock = Clock(device)
     cli.JEPACLI(
         JEPAModule,
         TrajectoryDataModule,
         save_config_kwargs={"overwrite": True},
-        trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [StepClock(clock, args.warmup, profiler)]},
+        trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [clock]},
         auto_configure_optimizers=False,
         args=[
             "fit", *common_args(spec, data, args), *device_args, *QUIET,
@@ -338,7 +353,28 @@ def bench_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device: tor
             "--trainer.limit_val_batches", "0",
         ],
     )  # fmt: skip
-    return clock.rates(args.warmup, args.batch_size * WINDOW)
+
+
+def bench_pair(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
+               device_args: list[str]) -> Pair:  # fmt: skip
+    """(b) and (c) interleaved step by step: after each ``jepa fit`` step, one bare step.
+
+    A ``jepa fit`` step is timed from the end of the previous bare step to its own end, a bare
+    step from the end of the ``jepa fit`` step before it to its own end, so every moment of the
+    run belongs to exactly one of them and the two see the same load from other jobs.
+    """
+    module, datamodule, clip = build(spec, data, args)
+    bare = BareLoop(module, datamodule, clip, device, args.precision, args.warmup + args.steps)
+    fit_clock, bare_clock = Clock(device), Clock(device)
+    run_fit(spec, data, args, device_args, StepClock(fit_clock, bare=bare, bare_clock=bare_clock))
+    frames = args.batch_size * WINDOW
+    w = args.warmup
+    rates = []
+    for fit_ends, bare_ends in ((fit_clock.wall, bare_clock.wall), (fit_clock.cpu, bare_clock.cpu)):
+        fit_rate = median_rate(bare_ends[w - 1 : -1], fit_ends[w:], frames)
+        bare_rate = median_rate(fit_ends[w:], bare_ends[w:], frames)
+        rates.append((bare_rate, fit_rate))
+    return Pair(bare=(rates[0][0], rates[1][0]), fit=(rates[0][1], rates[1][1]))
 
 
 def _autocast(device: torch.device, precision: str):
@@ -356,21 +392,20 @@ def _sync(device: torch.device) -> None:
 
 def bench_model(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
                 device_args: list[str]) -> Rates:  # fmt: skip
-    rates = Rates([], [], [], 0)
+    rates = Rates([], [], 0)
     for _ in range(args.repeats):
-        module, datamodule, clip = build(spec, data, args)
-        rates.params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
-        rates.bare.append(bench_bare(module, datamodule, clip, device, args.precision, args.warmup, args.steps))
-        del module, datamodule
-        rates.fit.append(bench_fit(spec, data, args, device, device_args))
-        line = f"bare {rates.bare[-1][0]:,.0f}, jepa fit {rates.fit[-1][0]:,.0f}"
-        cpu = f"{rates.bare[-1][1]:,.0f}, {rates.fit[-1][1]:,.0f}"
+        rates.pairs.append(bench_pair(spec, data, args, device, device_args))
+        line = f"bare {rates.pairs[-1].bare[0]:,.0f}, jepa fit {rates.pairs[-1].fit[0]:,.0f} frames/s"
+        line += f" (per CPU second {rates.pairs[-1].bare[1]:,.0f}, {rates.pairs[-1].fit[1]:,.0f})"
         if args.compare_logging:
             with every_term_logged_every_step():
-                rates.fit_every_step.append(bench_fit(spec, data, args, device, device_args))
-            line += f", jepa fit logging every term at every step {rates.fit_every_step[-1][0]:,.0f}"
-            cpu += f", {rates.fit_every_step[-1][1]:,.0f}"
-        print(f"  {spec.name}: {line} frames/s (per CPU second: {cpu})", flush=True)
+                rates.every_step.append(bench_pair(spec, data, args, device, device_args))
+            pair = rates.every_step[-1]
+            line += (f"; with every term logged every step: bare {pair.bare[0]:,.0f}, jepa fit "
+                     f"{pair.fit[0]:,.0f} (per CPU second {pair.bare[1]:,.0f}, {pair.fit[1]:,.0f})")  # fmt: skip
+        print(f"  {spec.name}: {line}", flush=True)
+    module, _, _ = build(spec, data, args)
+    rates.params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
     return rates
 
 
@@ -510,7 +545,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for spec in specs if args.profile else []:
         profiler = cProfile.Profile()
-        bench_fit(spec, large, args, device, device_args, profiler)
+        run_fit(spec, large, args, device_args, StepClock(Clock(device), args.warmup, profiler))
         print(f"\ncProfile of `jepa fit`, {spec.name}, {args.steps} steps, by internal time:")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
 
@@ -524,21 +559,21 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {describe_machine(device)}; device {device}; precision {args.precision}; "
           f"load average at the end {_load()}")  # fmt: skip
     print(f"batch {args.batch_size} x window {WINDOW} = {args.batch_size * WINDOW} frames/step; "
-          f"median of {args.steps} timed steps after {args.warmup}; best of {args.repeats}; "
+          f"median of {args.steps} timed steps after {args.warmup}; {args.repeats} repeats; "
           f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
     print()
     extra = args.compare_logging
     print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
           "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
-          + (" (c') every term logged every step | (c')/(b) | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if extra else ""))
+          + (" (c')/(b), every term logged every step | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if extra else ""))
     for spec, rates in results:
-        fit = rates.best("fit", 0)
-        row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {rates.best('bare', 0):,.0f} | {fit:,.0f} | "
-               f"{rates.ratio('fit', 0):.3f} | {rates.ratio('fit', 1):.3f} | {pipeline / fit:.1f} |")  # fmt: skip
+        fit = Rates.best(rates.pairs, "fit")
+        row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {Rates.best(rates.pairs, 'bare'):,.0f} | "
+               f"{fit:,.0f} | {Rates.ratio(rates.pairs, 0):.3f} | {Rates.ratio(rates.pairs, 1):.3f} | "
+               f"{pipeline / fit:.1f} |")  # fmt: skip
         if extra:
-            row += (f" {rates.best('fit_every_step', 0):,.0f} | {rates.ratio('fit_every_step', 0):.3f} | "
-                    f"{rates.ratio('fit_every_step', 1):.3f} |")  # fmt: skip
+            row += f" {Rates.ratio(rates.every_step, 0):.3f} | {Rates.ratio(rates.every_step, 1):.3f} |"
         print(row)
     if memory:
         print()
