@@ -3,6 +3,7 @@
 Usage:
     python benchmarks/throughput.py [--steps 12] [--warmup 3] [--repeats 2] [--small 1500]
                                     [--threads N] [--compare-logging] [--profile N] [--skip-memory]
+                                    [--models default,compact] [--fit-args '...']
 
 For the default model (``configs/vicreg.yaml``: ConvEncoder + MLPPredictor + VICReg) and the
 compact model (CoordinateEncoder + CoordinatePredictor, when ``jepa_world.models.coordinate``
@@ -59,6 +60,7 @@ import os
 import platform
 import pstats
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -350,7 +352,7 @@ def run_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: 
         args=[
             "fit", *common_args(spec, data, args), *device_args, *QUIET,
             "--trainer.max_steps", str(args.warmup + args.steps),
-            "--trainer.limit_val_batches", "0",
+            "--trainer.limit_val_batches", "0", *shlex.split(args.fit_args),
         ],
     )  # fmt: skip
 
@@ -517,6 +519,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile jepa fit's timed steps (cProfile) and print the top N functions")
+    parser.add_argument("--models", default="default,compact", help="comma-separated: default, compact")
+    parser.add_argument("--fit-args", default="", help="extra `jepa fit` options for (c), e.g. "
+                        "'--trainer.enable_progress_bar=false'")  # fmt: skip
     parser.add_argument("--compare-logging", action="store_true",
                         help="also time jepa fit with every loss term logged at every step")  # fmt: skip
     parser.add_argument("--scratch", default="/tmp/jepa_throughput", help="data sets and run output")
@@ -534,7 +539,10 @@ def main(argv: list[str] | None = None) -> None:
     device, device_args = accelerator()
     print(f"machine: {describe_machine(device)}; load average {_load()}")
     small, large = ensure_data(scratch, args.small), ensure_data(scratch, 4 * args.small)
-    specs = model_specs()
+    wanted = {name.strip() for name in args.models.split(",")}
+    specs = [spec for spec in model_specs() if spec.name.split()[0] in wanted]
+    if not specs:
+        parser.error(f"--models {args.models}: expected some of default, compact")
 
     _, datamodule, _ = build(specs[0], large, args)
     pipeline = bench_pipeline(datamodule, args.warmup, args.steps * 3)
@@ -577,7 +585,7 @@ def main(argv: list[str] | None = None) -> None:
         print(row)
     if memory:
         print()
-        print(f"`jepa fit`, default model, {args.memory_steps} steps; peak resident memory:")
+        print(f"`jepa fit`, {specs[0].name}, {args.memory_steps} steps; peak resident memory:")
         print()
         print("| train trajectories | on disk | training process, anonymous + shared | "
               "training process, file-backed | loader workers, total |")  # fmt: skip
