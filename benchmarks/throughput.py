@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/throughput.py [--steps 12] [--warmup 3] [--repeats 2] [--small 1500]
                                     [--threads N] [--compare-logging] [--profile N] [--skip-memory]
-                                    [--models default,compact] [--fit-args '...']
+                                    [--models default,compact] [--fit-args=...]
 
 For the default model (``configs/vicreg.yaml``: ConvEncoder + MLPPredictor + VICReg) and the
 compact model (CoordinateEncoder + CoordinatePredictor, when ``jepa_world.models.coordinate``
@@ -43,7 +43,7 @@ workers.
 ``JEPAModule`` logs every loss term and the learning rate at every step instead of only on the
 steps the loggers write, to show what that logging costs.
 ``--profile N`` runs (c) once more per model under cProfile, over the timed steps only, and
-prints the N functions with the most internal time. ``--threads`` sets torch's CPU threads (on
+prints the N functions with the most cumulative time. ``--threads`` sets torch's CPU threads (on
 a CPU shared with other jobs, one thread per process avoids OpenMP threads waiting on each
 other).
 
@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import math
 import os
 import platform
@@ -318,8 +319,16 @@ class BareLoop:
             self.optimizer, lambda s: warmup_cosine(s, total, warm, module.min_lr_ratio)
         )
         self.autocast = _autocast(device, precision)
-        self.batches = endless(datamodule.train_dataloader())
+        self.loader = datamodule.train_dataloader()
+        self.batches = endless(self.loader)
         self.steps = 0
+
+    def close(self) -> None:
+        """Stop the loader's persistent worker processes now rather than at garbage collection."""
+        self.batches.close()
+        iterator = getattr(self.loader, "_iterator", None)
+        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+            iterator._shutdown_workers()
 
     def step(self) -> None:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in next(self.batches).items()}
@@ -368,7 +377,11 @@ def bench_pair(spec: ModelSpec, data: Path, args: argparse.Namespace, device: to
     module, datamodule, clip = build(spec, data, args)
     bare = BareLoop(module, datamodule, clip, device, args.precision, args.warmup + args.steps)
     fit_clock, bare_clock = Clock(device), Clock(device)
-    run_fit(spec, data, args, device_args, StepClock(fit_clock, bare=bare, bare_clock=bare_clock))
+    try:
+        run_fit(spec, data, args, device_args, StepClock(fit_clock, bare=bare, bare_clock=bare_clock))
+    finally:
+        bare.close()
+        gc.collect()  # the finished trainer's loader workers go with it
     frames = args.batch_size * WINDOW
     w = args.warmup
     rates = []
@@ -456,7 +469,7 @@ class MemorySampler:
 
     def __init__(self, pid: int, every_s: float = 0.2) -> None:
         self.pid, self.every_s = pid, every_s
-        self.peak = {"anon": 0, "file": 0, "workers": 0}
+        self.peak = {"anon": 0, "file": 0, "workers_anon": 0, "workers_file": 0}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -472,10 +485,15 @@ class MemorySampler:
         while not self._stop.is_set():
             main = _status(self.pid)
             if main:
-                workers = sum(_status(c).get("VmRSS", 0) for c in _children(self.pid))
-                self.peak["anon"] = max(self.peak["anon"], main.get("RssAnon", 0) + main.get("RssShmem", 0))
-                self.peak["file"] = max(self.peak["file"], main.get("RssFile", 0))
-                self.peak["workers"] = max(self.peak["workers"], workers)
+                workers = [_status(c) for c in _children(self.pid)]
+                sample = {
+                    "anon": main.get("RssAnon", 0) + main.get("RssShmem", 0),
+                    "file": main.get("RssFile", 0),
+                    "workers_anon": sum(w.get("RssAnon", 0) + w.get("RssShmem", 0) for w in workers),
+                    "workers_file": sum(w.get("RssFile", 0) for w in workers),
+                }
+                for key, value in sample.items():
+                    self.peak[key] = max(self.peak[key], value)
             self._stop.wait(self.every_s)
 
 
@@ -509,7 +527,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="steps before the timing starts")
-    parser.add_argument("--repeats", type=int, default=2, help="alternations of (b) and (c)")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved runs per model (0: memory only)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=None, help="default: the config's")
     parser.add_argument("--precision", default="32-true", help="as --trainer.precision")
@@ -520,8 +538,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile jepa fit's timed steps (cProfile) and print the top N functions")
     parser.add_argument("--models", default="default,compact", help="comma-separated: default, compact")
-    parser.add_argument("--fit-args", default="", help="extra `jepa fit` options for (c), e.g. "
-                        "'--trainer.enable_progress_bar=false'")  # fmt: skip
+    parser.add_argument("--fit-args", default="", help="extra `jepa fit` options for (c), written "
+                        "with '=', e.g. --fit-args=--trainer.enable_progress_bar=false")  # fmt: skip
     parser.add_argument("--compare-logging", action="store_true",
                         help="also time jepa fit with every loss term logged at every step")  # fmt: skip
     parser.add_argument("--scratch", default="/tmp/jepa_throughput", help="data sets and run output")
@@ -545,17 +563,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--models {args.models}: expected some of default, compact")
 
     _, datamodule, _ = build(specs[0], large, args)
-    pipeline = bench_pipeline(datamodule, args.warmup, args.steps * 3)
     workers = datamodule.num_workers
+    pipeline = bench_pipeline(datamodule, args.warmup, args.steps * 3) if args.repeats else math.nan
     del datamodule
-    print(f"  (a) data pipeline: {pipeline:,.0f} frames/s (num_workers={workers})", flush=True)
-    results = [(spec, bench_model(spec, large, args, device, device_args)) for spec in specs]
+    if args.repeats:
+        print(f"  (a) data pipeline: {pipeline:,.0f} frames/s (num_workers={workers})", flush=True)
+    results = [(spec, bench_model(spec, large, args, device, device_args)) for spec in specs if args.repeats]
 
     for spec in specs if args.profile else []:
         profiler = cProfile.Profile()
         run_fit(spec, large, args, device_args, StepClock(Clock(device), args.warmup, profiler))
-        print(f"\ncProfile of `jepa fit`, {spec.name}, {args.steps} steps, by internal time:")
-        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
+        print(f"\ncProfile of `jepa fit`, {spec.name}, {args.steps} steps, by cumulative time:")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(args.profile)
 
     memory: list[tuple[Path, dict[str, int]]] = []
     if not args.skip_memory:
@@ -570,30 +589,32 @@ def main(argv: list[str] | None = None) -> None:
           f"median of {args.steps} timed steps after {args.warmup}; {args.repeats} repeats; "
           f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
     print()
-    extra = args.compare_logging
-    print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
-          "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
-          + (" (c')/(b), every term logged every step | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if extra else ""))
-    for spec, rates in results:
-        fit = Rates.best(rates.pairs, "fit")
-        row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {Rates.best(rates.pairs, 'bare'):,.0f} | "
-               f"{fit:,.0f} | {Rates.ratio(rates.pairs, 0):.3f} | {Rates.ratio(rates.pairs, 1):.3f} | "
-               f"{pipeline / fit:.1f} |")  # fmt: skip
-        if extra:
-            row += f" {Rates.ratio(rates.every_step, 0):.3f} | {Rates.ratio(rates.every_step, 1):.3f} |"
-        print(row)
+    if results:
+        extra = args.compare_logging
+        print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
+              "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
+              + (" (c')/(b), every term logged every step | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if extra else ""))
+        for spec, rates in results:
+            fit = Rates.best(rates.pairs, "fit")
+            row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {Rates.best(rates.pairs, 'bare'):,.0f} | "
+                   f"{fit:,.0f} | {Rates.ratio(rates.pairs, 0):.3f} | {Rates.ratio(rates.pairs, 1):.3f} | "
+                   f"{pipeline / fit:.1f} |")  # fmt: skip
+            if extra:
+                row += f" {Rates.ratio(rates.every_step, 0):.3f} | {Rates.ratio(rates.every_step, 1):.3f} |"
+            print(row)
     if memory:
         print()
         print(f"`jepa fit`, {specs[0].name}, {args.memory_steps} steps; peak resident memory:")
         print()
         print("| train trajectories | on disk | training process, anonymous + shared | "
-              "training process, file-backed | loader workers, total |")  # fmt: skip
-        print("|---:|---:|---:|---:|---:|")
+              "training process, file-backed | loader workers, anonymous + shared | "
+              "loader workers, file-backed |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|---:|")
         for data, peak in memory:
             print(f"| {data.name.removeprefix('train')} | {bytes_on_disk(data) / 1e9:.2f} GB | "
-                  f"{peak['anon'] / 1024:,.0f} MB | {peak['file'] / 1024:,.0f} MB | "
-                  f"{peak['workers'] / 1024:,.0f} MB |")  # fmt: skip
+                  + " | ".join(f"{peak[k] / 1024:,.0f} MB" for k in ("anon", "file", "workers_anon", "workers_file"))
+                  + " |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ predictor maps ``(z (N, D), a (N, 2))`` to the next ``z``; both expose ``repr_di
 their constructor arguments in ``init_args`` so that a saved world model rebuilds from its file.
 """
 
+from jepa_world.models.coordinate import CoordinateEncoder, CoordinatePredictor
 from jepa_world.models.encoders import RAW_PEAK, ConvEncoder, ResNetEncoder
 from jepa_world.models.predictors import GRUPredictor, MLPPredictor
 from jepa_world.models.world_model import (
@@ -19,6 +20,8 @@ from jepa_world.models.world_model import (
 __all__ = [
     "RAW_PEAK",
     "ConvEncoder",
+    "CoordinateEncoder",
+    "CoordinatePredictor",
     "GRUPredictor",
     "MLPPredictor",
     "ResNetEncoder",

@@ -245,9 +245,6 @@ class CoordinatePredictor(nn.Module):
         wall_hidden: Width of the wall gate's two hidden layers.
         border_hidden: Width of the border gate's two hidden layers.
         relative_scale: Factor applied to the wall-relative pixel offsets before the wall gate.
-        relative_range: If set, the offsets are squashed to ``range·tanh(offset / range)`` first:
-            unchanged near the wall and the door, where the decisions are made, bounded far
-            from them, where the wall cannot block a step anyway.
         action_dim: Size of an action (2).
 
     Example:
@@ -264,7 +261,6 @@ class CoordinatePredictor(nn.Module):
         wall_hidden: int = 96,
         border_hidden: int = 16,
         relative_scale: float = 1.0,
-        relative_range: float | None = None,
         action_dim: int = 2,
     ) -> None:
         super().__init__()
@@ -277,8 +273,6 @@ class CoordinatePredictor(nn.Module):
             )
         if not relative_scale > 0:
             raise ValueError(f"{name}: relative_scale must be > 0, got {relative_scale}")
-        if relative_range is not None and not relative_range > 0:
-            raise ValueError(f"{name}: relative_range must be > 0 or None, got {relative_range}")
         if action_dim != 2:
             raise ValueError(f"{name}: actions are (dx, dy) displacements, action_dim must be 2, got {action_dim}")
         self.init_args = {
@@ -288,14 +282,12 @@ class CoordinatePredictor(nn.Module):
             "wall_hidden": wall_hidden,
             "border_hidden": border_hidden,
             "relative_scale": float(relative_scale),
-            "relative_range": None if relative_range is None else float(relative_range),
             "action_dim": action_dim,
         }
         self.tiles = tiles
         self.position_gain = float(position_gain)
         self.layout_gain = float(layout_gain)
         self.relative_scale = float(relative_scale)
-        self.relative_range = None if relative_range is None else float(relative_range)
         self.action_dim = action_dim
         self.repr_dim = state_dim(tiles)
         # Starts as "an action moves the agent by itself"; learned like everything else. From a
@@ -309,10 +301,7 @@ class CoordinatePredictor(nn.Module):
     def gate_logits(self, position: Tensor, layout: Tensor, step: Tensor) -> Tensor:
         """Logits ``(N, 3)`` of "free": the wall gate, then the border gate for ``x'`` and ``y'``."""
         proposal = position + step
-        relative = torch.cat([position - layout, proposal - layout], dim=-1)
-        if self.relative_range is not None:
-            relative = self.relative_range * torch.tanh(relative / self.relative_range)
-        relative = relative * self.relative_scale
+        relative = torch.cat([position - layout, proposal - layout], dim=-1) * self.relative_scale
         wall = self.wall_gate(relative)
         border = self.border_gate(((proposal - COORD_CENTRE) / COORD_SCALE).reshape(-1, 1))
         temperature = self.log_temperature.exp()
