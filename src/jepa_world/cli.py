@@ -76,6 +76,8 @@ COMMANDS: dict[str, Command] = {
 
 #: Run versions written by :func:`pin_slurm_run`; a config saved by an earlier job carries one.
 SLURM_VERSION = re.compile(r"^slurm-[0-9]+(_[0-9]+)?$")
+#: Set to 1 to let `jepa fit` show the traceback of a configuration or data error.
+TRACEBACK_ENV = "JEPA_TRACEBACK"
 
 
 def slurm_job_version(environ: Mapping[str, str] | None = None) -> str | None:
@@ -313,10 +315,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jepa_world.models.world_model import WorldModelFileError
     from jepa_world.probing.evaluator import ProbeDataError
 
+    command = args[0] if args else "fit"
     try:
         run_lightning(argv)  # None: LightningCLI reads sys.argv itself
     except (DataError, ProbeDataError, WorldModelFileError) as err:  # the message says it all
-        raise SystemExit(f"jepa {args[0] if args else 'fit'}: {err}") from err
+        raise SystemExit(f"jepa {command}: {err}") from err
+    except ValueError as err:
+        # The project's checks (config values, data, window and batch sizes) raise these with a
+        # message that names the field and the expectation; a traceback adds nothing for a user.
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            raise
+        raise SystemExit(
+            f"jepa {command}: {type(err).__name__}: {err}\n"
+            f"(set {TRACEBACK_ENV}=1 to see where it was raised)"
+        ) from err
     return 0
 
 

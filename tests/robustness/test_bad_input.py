@@ -151,7 +151,7 @@ def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fit_error(options: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     """Run ``jepa fit`` in this process and return its error: the exception text and stderr."""
-    with pytest.raises((SystemExit, ValueError, TypeError)) as info:
+    with pytest.raises((SystemExit, TypeError)) as info:
         cli.main(["fit", *options])
     return f"{info.value}\n{capsys.readouterr().err}"
 
@@ -173,3 +173,16 @@ def test_bad_config_is_named_before_training(case: Case, tiny_config: Path, caps
     error = fit_error(["--config", str(tiny_config), *case.options], capsys)
     for phrase in case.expect:
         assert phrase in error, f"{phrase!r} not in the error:\n{error}"
+
+
+def test_config_errors_exit_with_the_message_and_show_the_traceback_on_request(
+    tiny_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = ["fit", "--config", str(tiny_config), "--model.strategy.init_args.std_weight", "-1"]
+    with pytest.raises(SystemExit) as info:
+        cli.main(options)
+    assert "VICReg: std_weight must be >= 0" in str(info.value)
+    assert "JEPA_TRACEBACK=1" in str(info.value)
+    monkeypatch.setenv("JEPA_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="std_weight must be >= 0"):
+        cli.main(options)

@@ -1,0 +1,107 @@
+"""Figures of docs/results.md: the strategy comparison and the training curves.
+
+Reads what ``benchmarks/strategies.py`` wrote (``<strategies>/strategies.json`` and the
+TensorBoard event files of each variant) and the event files of the released model's run, and
+draws:
+
+- ``docs/results_strategies.png``: probe MSE (log scale) of every variant on the four sets;
+- ``docs/results_training.png``: the released run's loss terms and embedding std against the
+  step, and every variant's prediction loss.
+
+::
+
+    python benchmarks/plot_results.py --strategies runs/strategies --best runs/best/version_0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+SETS = ("normal", "wall", "wall_other", "expert")
+
+
+def scalars(run_dir: Path, tag: str) -> tuple[list[int], list[float]]:
+    """Steps and values of one scalar of a TensorBoard run directory (empty when absent)."""
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    if tag not in events.Tags()["scalars"]:
+        return [], []
+    points = events.Scalars(tag)
+    return [p.step for p in points], [p.value for p in points]
+
+
+def plot_strategies(results: list[dict], out: Path) -> None:
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(SETS)
+    for i, name in enumerate(SETS):
+        xs = [k + (i - 1.5) * width for k in range(len(results))]
+        ax.bar(xs, [r["mse"].get(name, float("nan")) for r in results], width, label=name)
+    for k, r in enumerate(results):
+        if r["collapsed"]:
+            ax.annotate("collapsed", (k, 1), ha="center", fontsize=8, color="red")
+    ax.set_xticks(range(len(results)), [r["name"] for r in results], rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("probe MSE per coordinate (px²)")
+    ax.set_title(f"Strategies on the compact model, {results[0]['steps']} steps each (lower is better)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(ncol=4, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_training(best: Path, strategies: Path | None, results: list[dict], out: Path) -> None:
+    panels = [("train/loss", "loss"), ("train/prediction", "prediction term"),
+              ("train/variance", "variance term"), ("train/embedding_std", "embedding std")]  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(20, 3.6))
+    for ax, (tag, title) in zip(axes[:-1], panels, strict=True):
+        steps, values = scalars(best, tag)
+        ax.plot(steps, values, lw=0.8)
+        ax.set_title(f"released model: {title}")
+        ax.set_xlabel("step")
+        if tag != "train/embedding_std":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    ax = axes[-1]
+    for r in results if strategies else []:
+        steps, values = scalars(strategies / r["name"] / "run", "train/prediction")
+        ax.plot(steps, values, lw=0.8, label=r["name"])
+    ax.set_title("strategies: prediction term")
+    ax.set_xlabel("step")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    if results:
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategies", default="runs/strategies", help="benchmarks/strategies.py's --out")
+    parser.add_argument("--best", default="runs/best/version_0", help="the released model's run directory")
+    parser.add_argument("--docs", default="docs", help="where the pictures go")
+    args = parser.parse_args(argv)
+    strategies = Path(args.strategies)
+    summary = strategies / "strategies.json"
+    results = json.loads(summary.read_text()) if summary.exists() else []
+    docs = Path(args.docs)
+    if results:
+        plot_strategies(results, docs / "results_strategies.png")
+        print(f"wrote {docs / 'results_strategies.png'}")
+    plot_training(Path(args.best), strategies if results else None, results, docs / "results_training.png")
+    print(f"wrote {docs / 'results_training.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
