@@ -1,10 +1,11 @@
 """Collapse-prevention strategies compared on one model, one data set and one budget.
 
-Every variant trains the compact model of ``configs/best.yaml`` (encoder, predictor, teacher
-forcing, learning rate, batch, seed) for the same number of steps on the same training set;
-only ``model.strategy`` changes. The five strategies take the ``init_args`` of their shipped
-configs (``configs/<name>.yaml``; variance-only those of ``configs/best.yaml``), and each runs
-once alone and once wrapped in :class:`~jepa_world.strategies.InverseDynamics`. Each trained
+Every variant trains the model of one base config (by default the compact model of
+``configs/best.yaml``: encoder, predictor, teacher forcing, learning rate, batch, seed) for the
+same number of steps on the same training set; only ``model.strategy`` changes. The five
+strategies take the ``init_args`` of their shipped configs (``configs/<name>.yaml``), except the
+base config's own strategy, which keeps the base's, and each runs once alone and once wrapped in
+:class:`~jepa_world.strategies.InverseDynamics`. Each trained
 model is exported and scored by ``jepa probe`` (the course protocol) on the evaluation sets.
 
 A variant counts as collapsed when the ``CollapseMonitor`` warned during training, or when the
@@ -18,6 +19,7 @@ interrupted comparison resumes where it stopped. At the end a markdown table is 
 
     python benchmarks/strategies.py --train data/best --eval data/best_eval --steps 3000
     python benchmarks/strategies.py --only vicreg,sigreg+id   # a subset
+    python benchmarks/strategies.py --base configs/vicreg.yaml --steps 600 --out runs/strategies_conv
 
 Training time is wall-clock time of the ``jepa fit`` process (start-up included) on whatever
 machine runs it; compare it within one run of this script.
@@ -45,25 +47,25 @@ from jepa_world.models import load_world_model
 from jepa_world.module import embedding_stats
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_CONFIG = ROOT / "configs" / "best.yaml"
-#: Strategy name → the config whose ``model.strategy`` block it uses.
-STRATEGY_CONFIGS = {
-    "vicreg": "vicreg",
-    "byol_ema": "byol_ema",
-    "variance": "best",
-    "contrastive": "contrastive",
-    "sigreg": "sigreg",
-}
+#: The strategies compared, each with the ``model.strategy`` block of ``configs/<name>.yaml``.
+STRATEGIES = ("vicreg", "byol_ema", "variance", "contrastive", "sigreg")
 INVERSE_DYNAMICS = {"class_path": "jepa_world.strategies.InverseDynamics", "init_args": {"weight": 1.0}}
 SETS = ("normal", "wall", "wall_other", "expert")
 MIN_STD, MIN_RANK = 1e-2, 1.5
 
 
-def variants() -> dict[str, dict[str, Any]]:
+def strategy_block(config: Path) -> dict[str, Any]:
+    return yaml.safe_load(config.read_text())["model"]["strategy"]
+
+
+def variants(base: Path) -> dict[str, dict[str, Any]]:
     """Name → ``model.strategy`` block, for every strategy with and without inverse dynamics."""
+    own = strategy_block(base)
     out = {}
-    for name, config in STRATEGY_CONFIGS.items():
-        block = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())["model"]["strategy"]
+    for name in STRATEGIES:
+        block = strategy_block(ROOT / "configs" / f"{name}.yaml")
+        if block["class_path"] == own["class_path"]:
+            block = own
         out[name] = block
         wrapped = json.loads(json.dumps(INVERSE_DYNAMICS))
         wrapped["init_args"]["base"] = block
@@ -105,12 +107,13 @@ def one_variant(name: str, block: dict[str, Any], args: argparse.Namespace, env:
     fragment.write_text(yaml.safe_dump({"model": {"strategy": block}}, sort_keys=False))
     print(f"[{name}] training {args.steps} steps", flush=True)
     seconds, text = run([
-        "jepa", "fit", "--config", str(BASE_CONFIG), "--config", str(fragment),
+        "jepa", "fit", "--config", args.base, "--config", str(fragment),
         "--data.data_dir", args.train, "--trainer.max_steps", str(args.steps),
         "--seed_everything", str(args.seed),
         "--trainer.logger.init_args.save_dir", str(out.parent),
         "--trainer.logger.init_args.name", name, "--trainer.logger.init_args.version", "run",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        *args.fit_args.split(),
     ], log, env)  # fmt: skip
     rate = re.search(r"FrameRate: .* = ([0-9.]+) frames/s", text)
     warnings = len(re.findall(r"Representation collapse at step", text))
@@ -135,6 +138,8 @@ def one_variant(name: str, block: dict[str, Any], args: argparse.Namespace, env:
         "embedding": stats,
         "collapsed": warnings > 0 or stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK,
         "steps": args.steps,
+        "base": args.base,
+        "fit_args": args.fit_args,
     }
     atomic_write_text(result_file, json.dumps(result, indent=2))
     print(f"[{name}] {json.dumps(result['mse'])}", flush=True)
@@ -158,18 +163,22 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="configs/best.yaml", help="the config every variant starts from")
     parser.add_argument("--train", default="data/best", help="training data directory")
     parser.add_argument("--eval", default="data/best_eval", help="evaluation sets (probe_* splits)")
     parser.add_argument("--steps", type=int, default=3000, help="training steps of every variant")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/strategies", help="where the runs and results go")
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument("--fit-args", default="", help="more `jepa fit` options for every variant, "
+                        "written with '=', e.g. --fit-args=--model.teacher_forcing=false")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the runs")
     args = parser.parse_args(argv)
     for field in ("train", "eval"):
         if not (Path(getattr(args, field)) / "dataset.json").exists():
             parser.error(f"--{field} {getattr(args, field)}: no dataset.json there; generate it first")
-    everything = variants()
+    args.base = str(Path(args.base).resolve())
+    everything = variants(Path(args.base))
     chosen = [n for n in args.only.split(",") if n] or list(everything)
     unknown = sorted(set(chosen) - set(everything))
     if unknown:

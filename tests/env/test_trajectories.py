@@ -1,4 +1,4 @@
-"""Samplers against the statistics of PROTOCOL §1-§2."""
+"""Samplers against the statistics of protocol §1-§2."""
 
 import numpy as np
 import pytest

@@ -137,7 +137,7 @@ def first_frames(trajectories):
 
 
 def probe_scores(model, train, evaluation):
-    """The course probe (PROTOCOL §4) on in-memory sets: prober trained on ``train``."""
+    """The course probe (protocol §4) on in-memory sets: prober trained on ``train``."""
 
     def representations(trajectories):
         with torch.no_grad():

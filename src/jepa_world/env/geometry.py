@@ -1,4 +1,4 @@
-"""Fixed geometry of the two-rooms task (PROTOCOL §1), in pixels.
+"""Fixed geometry of the two-rooms task (protocol §1), in pixels.
 
 Coordinates are ``(x, y)`` = (column, row). Integer constants are pixel indices; every other
 module reads its numbers from here so that a reader finds each one by name in one place.

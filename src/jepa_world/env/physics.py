@@ -1,4 +1,4 @@
-"""The transition rule of the two-rooms task (PROTOCOL §1), vectorised over trajectories.
+"""The transition rule of the two-rooms task (protocol §1), vectorised over trajectories.
 
 A step proposes ``n = p + a``. It is rejected, and the agent stays exactly at ``p``, when it
 touches or crosses a border line, leaves the door band through its top or bottom edge while
@@ -6,7 +6,7 @@ inside the middle wall's columns, or crosses a face of the middle wall outside t
 There is no sliding along walls and no noise: on the course data every recorded step is either
 ``loc[t+1] = loc[t] + action[t]`` or ``loc[t+1] = loc[t]``.
 
-PROTOCOL states rules 2 and 3 with strict crossings. Here a step that lands exactly on a wall
+The protocol (docs/protocol.md §1) states rules 2 and 3 with strict crossings. Here a step that lands exactly on a wall
 face, or starts exactly on a door edge, also counts as crossing it: with strict crossings an
 agent on such a line could step into the wall on the next move (possible with integer
 positions and scripted actions). For positions drawn from continuous distributions the two

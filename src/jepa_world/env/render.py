@@ -1,4 +1,4 @@
-"""Frames of the two-rooms task (PROTOCOL §1): an agent channel and a wall channel, float32.
+"""Frames of the two-rooms task (protocol §1): an agent channel and a wall channel, float32.
 
 Channel 0 is the agent's Gaussian density ``exp(-|c - p|^2 / (2 sigma^2)) / (2 pi sigma^2)``
 over pixel centres ``c = (column, row)``. It factorises into a row profile times a column

@@ -1,4 +1,4 @@
-"""Samplers of layouts and trajectories for every split of the task (PROTOCOL §1-§2).
+"""Samplers of layouts and trajectories for every split of the task (protocol §1-§2).
 
 Every sampler takes a ``numpy.random.Generator`` first and returns :class:`Trajectories`.
 Work is vectorised over trajectories; the only Python loops run over time steps or over the
@@ -252,7 +252,7 @@ def random_trajectories(
         door_sd: standard deviation of a cross-wall trajectory's door point around the door centre.
 
     A constructed cross-wall start that lands inside the middle wall is drawn again (rare;
-    PROTOCOL leaves the case open), so that no location is ever inside a wall.
+    the protocol leaves the case open), so that no location is ever inside a wall.
     """
     if T < 2:
         raise ValueError(f"T: expected at least 2 frames, got {T}")

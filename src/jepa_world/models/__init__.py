@@ -1,4 +1,4 @@
-"""Encoders, predictors and the world model of the course contract (PROTOCOL §3).
+"""Encoders, predictors and the world model of the course contract (protocol §3).
 
 An encoder maps frames ``(N, 2, 65, 65)`` to ``(N, D)`` and rescales raw inputs itself; a
 predictor maps ``(z (N, D), a (N, 2))`` to the next ``z``; both expose ``repr_dim`` and record

@@ -1,6 +1,6 @@
 """Encoders: one rendered frame ``(N, 2, 65, 65)`` in, one representation ``(N, D)`` out.
 
-Raw frames are not normalised (PROTOCOL §1): the agent channel is a Gaussian blob peaking at
+Raw frames are not normalised (protocol §1): the agent channel is a Gaussian blob peaking at
 about 0.094 and the wall channel is a 0 / 0.094 mask. Every encoder therefore rescales its input
 itself, so that a saved model works on course files and generated files alike without a
 preprocessing step the evaluator would not know about.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-#: Peak of the agent blob and value of wall pixels in raw frames (PROTOCOL §1, ≈ 1 / (2π·1.3²)).
+#: Peak of the agent blob and value of wall pixels in raw frames (protocol §1, ≈ 1 / (2π·1.3²)).
 RAW_PEAK: float = 0.0942
 #: Shape of one rendered frame: (channels, height, width).
 FRAME_SHAPE: tuple[int, int, int] = (2, 65, 65)

@@ -2,7 +2,7 @@
 
 ``WorldModel(encoder, predictor)`` is a plain ``nn.Module``: it is what ``model_weights.pth``
 holds and what the evaluation loads, with no Lightning and no config file involved. Its
-``forward(states, actions)`` is PROTOCOL §3: the first frame is encoded, every later
+``forward(states, actions)`` is protocol §3: the first frame is encoded, every later
 representation is predicted by unrolling the predictor on the actions.
 
 :func:`save_world_model` writes one file with a format tag and version, the class path and
@@ -49,7 +49,7 @@ def encode_sequence(encoder: nn.Module, states: Tensor) -> Tensor:
 
 
 class WorldModel(nn.Module):
-    """Encoder + predictor honouring the course contract (PROTOCOL §3).
+    """Encoder + predictor honouring the course contract (protocol §3).
 
     Args:
         encoder: Maps frames ``(N, 2, 65, 65)`` to ``(N, D)``; exposes ``repr_dim``.
@@ -157,7 +157,7 @@ class WorldModel(nn.Module):
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters (the figure PROTOCOL §3 ranks models by)."""
+    """Number of trainable parameters (the figure protocol §3 ranks models by)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 

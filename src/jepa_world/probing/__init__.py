@@ -1,4 +1,4 @@
-"""The course's probing evaluation (PROTOCOL.md §4) and everything around it.
+"""The course's probing evaluation (protocol §4) and everything around it.
 
 - :mod:`~jepa_world.probing.prober`: the prober, normalisation, schedule, subsampling, metric.
 - :mod:`~jepa_world.probing.evaluator`: the protocol on split directories, with the frozen

@@ -1,4 +1,4 @@
-"""The probing evaluation of PROTOCOL.md §4, with the frozen model's representations cached.
+"""The probing evaluation of protocol §4, with the frozen model's representations cached.
 
 The course loop calls the frozen model on every probe batch in each of the 20 prober epochs.
 The model is deterministic and frozen, so its representations are the same every epoch: here
@@ -269,7 +269,7 @@ def train_prober(
     progress: bool = False,
     name: str = "probe",
 ) -> Prober:
-    """Train a fresh :class:`Prober` on cached representations, as PROTOCOL.md §4 step 4.
+    """Train a fresh :class:`Prober` on cached representations, as protocol §4 step 4.
 
     Adam, ``epochs`` passes over the trajectories shuffled each epoch, batches of
     ``batch_size`` with the last partial batch dropped, loss = MSE over batch, timesteps and
@@ -336,7 +336,7 @@ def evaluate_prober(
     batch_size: int = PROBE_BATCH_SIZE,
     name: str = "probe",
 ) -> tuple[Tensor, Tensor]:
-    """Score a trained prober, as PROTOCOL.md §4 step 5.
+    """Score a trained prober, as protocol §4 step 5.
 
     Batches of ``batch_size`` in order with the last partial batch dropped (one batch of all
     trajectories when there are fewer). Equal batch sizes make the mean over batches of the

@@ -1,4 +1,4 @@
-"""The course prober and the pieces of its protocol (PROTOCOL.md §4), as plain functions.
+"""The course prober and the pieces of its protocol (protocol §4), as plain functions.
 
 Everything here is pure torch and independent of files and models, so each number of the
 protocol (normalisation constants, learning-rate schedule, timestep subsampling, the metric

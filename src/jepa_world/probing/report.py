@@ -1,6 +1,6 @@
 """What an evaluation leaves behind: a table, ``metrics.txt``, a JSON and pictures.
 
-``metrics.txt`` follows the course format (PROTOCOL.md §4): one ``probe_<set> val loss:``
+``metrics.txt`` follows the course format (protocol §4): one ``probe_<set> val loss:``
 line per set, then ``# <trainable parameters>`` and ``# <training command>``. Every file is
 written atomically, so a killed process never leaves half a report.
 """
