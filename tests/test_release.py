@@ -1,0 +1,73 @@
+"""The released files at the top level: ``model_weights.pth`` and ``metrics.txt``.
+
+They are produced by ``scripts/reproduce_best.sh``; these tests check that they belong
+together, load without Lightning, honour the course contract and the parameter budget, and that
+the model really tracks the agent on freshly simulated trajectories (its own decoded position,
+no prober involved), so a broken or swapped file fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jepa_world.env import render
+from jepa_world.env.trajectories import (
+    expert_trajectories,
+    random_trajectories,
+    wall_run_trajectories,
+)
+from jepa_world.models import CoordinateEncoder, load_world_model
+from jepa_world.models.coordinate import contract_state
+from jepa_world.probing import read_metrics
+from jepa_world.probing.evaluator import count_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "model_weights.pth"
+METRICS = ROOT / "metrics.txt"
+#: The targets of the released model (docs/results.md), pixels² per coordinate.
+TARGETS = {"normal": 0.10, "wall": 0.25, "wall_other": 0.50, "expert": 0.50}
+BUDGET = 20_000
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_world_model(WEIGHTS).eval()
+
+
+def test_metrics_file_matches_the_weights_and_meets_the_targets(model):
+    metrics = read_metrics(METRICS)
+    assert metrics.param_count == count_parameters(model) <= BUDGET
+    assert metrics.command == "bash scripts/reproduce_best.sh"
+    assert set(metrics.losses) == set(TARGETS)
+    for name, target in TARGETS.items():
+        assert 0 < metrics.losses[name] <= target, (name, metrics.losses[name])
+
+
+def own_position_error(model, trajectories) -> float:
+    """MSE (px², per coordinate) of the position read back from the model's own predictions."""
+    frames = torch.from_numpy(render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y))
+    with torch.no_grad():
+        z = model(frames, torch.from_numpy(trajectories.actions))
+    n, steps, d = z.shape
+    encoder = model.encoder
+    position, _ = contract_state(z.reshape(n * steps, d), encoder.tiles, encoder.position_gain, encoder.layout_gain)
+    truth = torch.from_numpy(trajectories.locations).reshape(n * steps, 2)
+    return float((position - truth).pow(2).mean())
+
+
+def test_released_model_tracks_the_agent_on_fresh_trajectories(model):
+    assert isinstance(model.encoder, CoordinateEncoder)
+    rng = np.random.default_rng(777)
+    sets = {
+        "normal": random_trajectories(rng, 200),
+        "wall": wall_run_trajectories(rng, 200),
+        "wall_other": random_trajectories(rng, 200, exclude_wall=None, only_wall=(40, 44)),
+        "expert": expert_trajectories(rng, 50),
+    }
+    errors = {name: own_position_error(model, t) for name, t in sets.items()}
+    for name, error in errors.items():
+        assert error < TARGETS[name], errors
