@@ -11,6 +11,8 @@ draws:
 ::
 
     python benchmarks/plot_results.py --strategies runs/strategies --best runs/best/version_0
+    python benchmarks/plot_results.py --strategies runs/strategies_conv --best none \
+        --strategies-png docs/results_strategies_conv.png --title "ConvEncoder + MLPPredictor"
 """
 
 from __future__ import annotations
@@ -38,21 +40,23 @@ def scalars(run_dir: Path, tag: str) -> tuple[list[int], list[float]]:
     return [p.step for p in points], [p.value for p in points]
 
 
-def plot_strategies(results: list[dict], out: Path) -> None:
+def plot_strategies(results: list[dict], out: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(SETS)
     for i, name in enumerate(SETS):
         xs = [k + (i - 1.5) * width for k in range(len(results))]
         ax.bar(xs, [r["mse"].get(name, float("nan")) for r in results], width, label=name)
+    top = max(v for r in results for v in r["mse"].values())
     for k, r in enumerate(results):
         if r["collapsed"]:
-            ax.annotate("collapsed", (k, 1), ha="center", fontsize=8, color="red")
+            ax.annotate("collapsed", (k, top * 2.5), ha="center", fontsize=8, color="red")
     ax.set_xticks(range(len(results)), [r["name"] for r in results], rotation=30, ha="right")
     ax.set_yscale("log")
+    ax.set_ylim(top=top * 6)
     ax.set_ylabel("probe MSE per coordinate (px²)")
-    ax.set_title(f"Strategies on the compact model, {results[0]['steps']} steps each (lower is better)")
+    ax.set_title(f"Strategies on the {title}, {results[0]['steps']} steps each (lower is better)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(ncol=4, fontsize=8)
+    ax.legend(ncol=4, fontsize=8, loc="center", bbox_to_anchor=(0.62, 0.6))
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -88,18 +92,21 @@ def plot_training(best: Path, strategies: Path | None, results: list[dict], out:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strategies", default="runs/strategies", help="benchmarks/strategies.py's --out")
-    parser.add_argument("--best", default="runs/best/version_0", help="the released model's run directory")
-    parser.add_argument("--docs", default="docs", help="where the pictures go")
+    parser.add_argument("--best", default="runs/best/version_0",
+                        help="the released model's run directory ('none': no training figure)")  # fmt: skip
+    parser.add_argument("--strategies-png", default="docs/results_strategies.png")
+    parser.add_argument("--training-png", default="docs/results_training.png")
+    parser.add_argument("--title", default="compact model", help="what the strategies trained")
     args = parser.parse_args(argv)
     strategies = Path(args.strategies)
     summary = strategies / "strategies.json"
     results = json.loads(summary.read_text()) if summary.exists() else []
-    docs = Path(args.docs)
     if results:
-        plot_strategies(results, docs / "results_strategies.png")
-        print(f"wrote {docs / 'results_strategies.png'}")
-    plot_training(Path(args.best), strategies if results else None, results, docs / "results_training.png")
-    print(f"wrote {docs / 'results_training.png'}")
+        plot_strategies(results, Path(args.strategies_png), args.title)
+        print(f"wrote {args.strategies_png}")
+    if args.best != "none":
+        plot_training(Path(args.best), strategies if results else None, results, Path(args.training_png))
+        print(f"wrote {args.training_png}")
     return 0
 
 
