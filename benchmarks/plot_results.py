@@ -41,7 +41,7 @@ def scalars(run_dir: Path, tag: str) -> tuple[list[int], list[float]]:
 
 
 def plot_strategies(results: list[dict], out: Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(10, 4.6))
     width = 0.8 / len(SETS)
     for i, name in enumerate(SETS):
         xs = [k + (i - 1.5) * width for k in range(len(results))]
@@ -56,7 +56,7 @@ def plot_strategies(results: list[dict], out: Path, title: str) -> None:
     ax.set_ylabel("probe MSE per coordinate (px²)")
     ax.set_title(f"Strategies on the {title}, {results[0]['steps']} steps each (lower is better)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(ncol=4, fontsize=8, loc="center", bbox_to_anchor=(0.62, 0.6))
+    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
