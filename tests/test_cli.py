@@ -5,20 +5,12 @@ import pytest
 import torch
 
 from jepa_world import cli
-from jepa_world.data.generate import generate_dataset
 from jepa_world.models import load_world_model
 from jepa_world.module import JEPAModule
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("cli") / "tiny"
-    generate_dataset(str(out), preset="tiny", seed=0, dtype="uint8", expert_steps=33, progress=False)
-    return str(out)
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,6 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from jepa_world.data.generate import generate_dataset
 from jepa_world.models import ConvEncoder, MLPPredictor
 from jepa_world.module import JEPAModule
 from jepa_world.strategies import (
@@ -205,13 +204,6 @@ class RankStateDump(pl.Callback):
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
         torch.save(state, out / f"rank{trainer.global_rank}.pt")
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ddp") / "tiny"
-    generate_dataset(str(out), preset="tiny", seed=0, dtype="uint8", expert_steps=33, progress=False)
-    return out
 
 
 def run_process_group(command: list[str], cwd: Path, env: dict[str, str], timeout: float):

@@ -20,7 +20,6 @@ import pytest
 import torch
 
 from jepa_world import cli
-from jepa_world.data.generate import generate_dataset
 from jepa_world.models import ConvEncoder, MLPPredictor
 from jepa_world.module import JEPAModule
 from jepa_world.strategies import (
@@ -94,13 +93,6 @@ def test_strategies_compute_in_fp32_under_bf16_autocast(name):
     out.loss.backward()
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("precision") / "tiny"
-    generate_dataset(str(out), preset="tiny", seed=0, dtype="uint8", expert_steps=33, progress=False)
-    return str(out)
 
 
 @pytest.fixture(autouse=True)

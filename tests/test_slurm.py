@@ -22,7 +22,6 @@ import torch
 from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
 from jepa_world import cli
-from jepa_world.data.generate import generate_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SBATCH = REPO / "scripts" / "slurm" / "fit.sbatch"
@@ -35,13 +34,6 @@ SLURM_TASK = {
     "SLURM_JOB_NAME": "jepa-fit", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0",
     "SLURM_NODELIST": "localhost",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("slurm") / "tiny"
-    generate_dataset(str(out), preset="tiny", seed=0, dtype="uint8", expert_steps=33, progress=False)
-    return str(out)
 
 
 @pytest.fixture(autouse=True)
