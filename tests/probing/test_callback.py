@@ -9,6 +9,7 @@ import pytest
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
+from torch.multiprocessing.spawn import ProcessExitedException
 from torch.utils.data import DataLoader, TensorDataset
 
 from jepa_world.probing.baselines import OracleModel
@@ -163,14 +164,24 @@ def test_bad_arguments_are_rejected() -> None:
 
 @pytest.mark.slow
 def test_callback_under_ddp_does_not_deadlock(probe_data: Path, tmp_path: Path) -> None:
-    trainer = _trainer(
-        tmp_path,
-        [_callback(probe_data, sets=["normal", "wall"])],
-        devices=2,
-        strategy="ddp_spawn",
-        logger=False,
-    )
-    trainer.fit(TinyModule(), _loader())
+    for attempt in range(2):
+        trainer = _trainer(
+            tmp_path / f"attempt{attempt}",
+            [_callback(probe_data, sets=["normal", "wall"])],
+            devices=2,
+            strategy="ddp_spawn",
+            logger=False,
+        )
+        try:
+            trainer.fit(TinyModule(), _loader())
+            break
+        except ProcessExitedException as err:
+            # Rarely (about one run in ten here) a spawned gloo process aborts at interpreter exit,
+            # after fit has finished ("terminate called without an active exception"): a known
+            # teardown race of gloo, not of the callback. One retry for exactly that; a hang, an
+            # exception raised in a process or a second abort still fails the test.
+            if attempt or err.signal_name != "SIGABRT":
+                raise
     assert {"probe/normal", "probe/wall"} <= set(trainer.callback_metrics)
 
 
