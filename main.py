@@ -1,9 +1,12 @@
 """Evaluate ``model_weights.pth`` with the course's probing protocol and print its losses.
 
     python main.py [--data DIR] [--weights model_weights.pth] [--device auto]
+                   [--trust-modules NAMES] [--trust-pickle]
 
 The data directory defaults to ``$JEPA_DATA_DIR``, else ``data/quickstart``. The output is
 the course's: one ``<set> loss: <value>`` line per probe set (pixels², per coordinate).
+A weights file is untrusted input: loading it never runs code, and it may only build classes
+of jepa_world unless ``--trust-modules`` names more packages.
 ``jepa export --ckpt ... --out model_weights.pth`` writes the weights file.
 """
 
@@ -29,21 +32,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", default="model_weights.pth", help="weights file to evaluate")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps, ...")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    from jepa_world.checkpoints import add_trust_arguments
+
+    add_trust_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
+    from jepa_world.checkpoints import PICKLE_OPT_IN, CheckpointError, load_model
     from jepa_world.data.files import DataError
-    from jepa_world.probing.evaluator import (
-        CheckpointError,
-        ProbeDataError,
-        evaluate,
-        load_model,
-    )
+    from jepa_world.probing.evaluator import ProbeDataError, evaluate
 
     try:
-        model = load_model(args.weights)
+        model = load_model(
+            args.weights,
+            trust_modules=args.trust_modules,
+            trust_pickle=args.trust_pickle,
+            opt_in=PICKLE_OPT_IN,
+        )
         result = evaluate(model, args.data, device=args.device, progress=not args.no_progress)
     except (FileNotFoundError, CheckpointError, ProbeDataError, DataError) as err:
         hint = ""

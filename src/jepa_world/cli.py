@@ -210,12 +210,31 @@ class JEPACLI(LightningCLI):
         Set on the instantiated config only, so the saved ``config.yaml`` does not carry it.
         """
         fit = self.config_init[self.subcommand]
+        safe_resume(fit)
         if slurm_job_version() is None or fit.get("ckpt_path") is not None:
             return
         newest = newest_job_checkpoint(self.trainer)
         if newest is not None:
             fit.ckpt_path = str(newest)
             rank_zero_info(f"jepa fit: resuming this Slurm job from {newest}")
+
+
+    def before_validate(self) -> None:
+        """Read ``--ckpt_path`` without full unpickling, as in ``fit``."""
+        safe_resume(self.config_init[self.subcommand])
+
+
+def safe_resume(config: Any) -> None:
+    """Have Lightning open the resumed checkpoint with ``weights_only=True`` unless the user opted out.
+
+    Lightning's own default is full unpickling, which runs whatever code a crafted file holds.
+    ``--weights_only false`` (or ``$JEPA_TRUST_PICKLE=1``) is the explicit opt-in for files the
+    user trusts.
+    """
+    from jepa_world.trust import trust_pickle_requested
+
+    if config.get("weights_only") is None:
+        config.weights_only = not trust_pickle_requested()
 
 
 #: ``--ckpt_path`` values that Lightning resolves itself.
@@ -229,27 +248,51 @@ def resolve_ckpt_path(config: Any, subcommand: str) -> None:
     ``version_<n>`` directory, finds nothing and trains from scratch. Here, when the logger is
     a TensorBoard or CSV logger with no fixed version and no ``checkpoint.dirpath`` is set, the
     newest ``<save_dir>/<name>/*/checkpoints/last.ckpt`` is resumed and the run goes on in that
-    directory; with none, a new run starts and says so. A file path is checked first
-    (:func:`~jepa_world.probing.evaluator.check_training_checkpoint`), so a missing, truncated
-    or foreign file is named in one line instead of failing inside ``torch.load``.
+    directory; with none, a new run starts and says so.
+
+    The file is then checked (:func:`~jepa_world.checkpoints.check_training_checkpoint`) before
+    Lightning reads it, so a missing, truncated or foreign file is named in one line, and a
+    file that needs full unpickling, or whose hyperparameters name classes outside the trusted
+    packages (which Lightning would import and build), is refused. Trusted: this package,
+    ``$JEPA_TRUSTED_MODULES``, and the classes the user's own config names; full unpickling
+    only with ``--weights_only false`` or ``$JEPA_TRUST_PICKLE=1``.
     """
     ckpt_path = config.get("ckpt_path")
     if not ckpt_path or "://" in str(ckpt_path):
         return
-    if ckpt_path not in _CKPT_KEYWORDS:
-        from jepa_world.probing.evaluator import CheckpointError, check_training_checkpoint
-
-        try:
-            check_training_checkpoint(ckpt_path, resume=subcommand == "fit")
-        except CheckpointError as err:
-            raise SystemExit(f"jepa {subcommand}: --ckpt_path: {err}") from err
+    if ckpt_path == "last":
+        _resolve_last(config, subcommand)
+        ckpt_path = config.get("ckpt_path")
+    if not ckpt_path or ckpt_path in _CKPT_KEYWORDS:
         return
+    from jepa_world.checkpoints import FIT_PICKLE_OPT_IN, CheckpointError, check_training_checkpoint
+    from jepa_world.trust import class_paths_in
+
+    try:
+        check_training_checkpoint(
+            ckpt_path,
+            resume=subcommand == "fit",
+            trust_pickle=config.get("weights_only") is False,
+            trust_modules=list(class_paths_in(_plain(config.get("model")))),
+            opt_in=FIT_PICKLE_OPT_IN,
+        )
+    except CheckpointError as err:
+        raise SystemExit(f"jepa {subcommand}: --ckpt_path: {err}") from err
+
+
+def _plain(value: Any) -> Any:
+    """A parsed config section as plain dicts and lists."""
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+def _resolve_last(config: Any, subcommand: str) -> None:
+    """``--ckpt_path last``: the newest ``last.ckpt`` of the run's logger directory, if any."""
     checkpoint = config.get("checkpoint")
     logger = config.get("trainer", {}).get("logger")
     init = logger.get("init_args") if hasattr(logger, "get") else None
     if (
-        ckpt_path != "last"
-        or (checkpoint is not None and checkpoint.get("dirpath"))
+        (checkpoint is not None and checkpoint.get("dirpath"))
         or init is None
         or str(logger.get("class_path", "")).rpartition(".")[2] not in ("TensorBoardLogger", "CSVLogger")
         or init.get("version") is not None
@@ -258,8 +301,10 @@ def resolve_ckpt_path(config: Any, subcommand: str) -> None:
     root = Path(init.get("save_dir") or ".") / (init.get("name") or "")
     found = sorted(root.glob("*/checkpoints/last.ckpt"), key=lambda path: path.stat().st_mtime)
     if not found:
-        print(f"jepa {subcommand}: --ckpt_path last: no {root}/*/checkpoints/last.ckpt yet; "
-              "starting a new run", file=sys.stderr)  # fmt: skip
+        print(
+            f"jepa {subcommand}: --ckpt_path last: no {root}/*/checkpoints/last.ckpt yet; starting a new run",
+            file=sys.stderr,
+        )
         config.ckpt_path = None
         return
     init.version = found[-1].parent.parent.name
@@ -271,6 +316,11 @@ def _help_epilog() -> str:
     lines = ["other commands (each has its own --help):"]
     lines += [f"  {name:<10} {command.help}" for name, command in COMMANDS.items()]
     lines.append("examples:  jepa fit --config configs/quickstart.yaml   |   tensorboard --logdir runs/")
+    lines.append(
+        "files are untrusted input: --ckpt_path is read with weights_only=True and may only name "
+        "classes of jepa_world, of $JEPA_TRUSTED_MODULES (comma-separated) or of your config; "
+        "--weights_only false (or JEPA_TRUST_PICKLE=1) allows full unpickling of a file you trust"
+    )
     return "\n".join(lines)
 
 
@@ -312,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in COMMANDS:
         result = _load_command(args[0])(args[1:])
         return int(result or 0)
-    from jepa_world.models.world_model import WorldModelFileError
+    from jepa_world.models import WorldModelFileError
     from jepa_world.probing.evaluator import ProbeDataError
 
     command = args[0] if args else "fit"
@@ -341,23 +391,36 @@ def export_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="jepa export", description=export_main.__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a .ckpt written by `jepa fit` (e.g. runs/.../checkpoints/last.ckpt)")
     parser.add_argument("--out", default="model_weights.pth", help="where to write (default: %(default)s)")
+    from jepa_world.checkpoints import add_trust_arguments
+
+    add_trust_arguments(parser)
     options = parser.parse_args(list(argv))
-    from jepa_world.models.world_model import count_parameters, save_world_model
-    from jepa_world.probing.evaluator import CheckpointError, check_training_checkpoint
+    from jepa_world.checkpoints import (
+        PICKLE_OPT_IN,
+        CheckpointError,
+        check_training_checkpoint,
+        load_model,
+    )
+    from jepa_world.models import count_parameters, save_world_model
 
     try:
-        check_training_checkpoint(options.checkpoint, resume=False)
-    except CheckpointError as err:
+        check_training_checkpoint(
+            options.checkpoint,
+            resume=False,
+            trust_pickle=options.trust_pickle,
+            opt_in=PICKLE_OPT_IN,
+            check_hyperparameters=False,
+        )
+        model = load_model(
+            options.checkpoint,
+            trust_modules=options.trust_modules,
+            trust_pickle=options.trust_pickle,
+            opt_in=PICKLE_OPT_IN,
+        )
+    except (CheckpointError, FileNotFoundError) as err:
         raise SystemExit(f"jepa export: {err}") from err
-    try:
-        module = JEPAModule.load_from_checkpoint(options.checkpoint, map_location="cpu", weights_only=False)
-    except Exception as err:  # a foreign or truncated file fails in many ways inside torch/Lightning
-        raise SystemExit(
-            f"jepa export: {options.checkpoint} is not a JEPAModule checkpoint written by `jepa fit` "
-            f"({type(err).__name__}: {err})"
-        ) from err
-    path = save_world_model(module.world_model, options.out)
-    print(f"wrote {path} ({count_parameters(module.world_model):,} trainable parameters)")
+    path = save_world_model(model, options.out)
+    print(f"wrote {path} ({count_parameters(model):,} trainable parameters)")
     return 0
 
 

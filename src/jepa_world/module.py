@@ -15,7 +15,8 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from jepa_world.models.world_model import WorldModel, WorldModelFileError, state_dict_mismatch
+from jepa_world.models.weights_file import WorldModelFileError, state_dict_mismatch
+from jepa_world.models.world_model import WorldModel
 from jepa_world.strategies.base import LossStrategy, StrategyOutput
 
 #: Names under which the embedding statistics are logged (read by the collapse monitor).

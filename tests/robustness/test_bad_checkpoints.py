@@ -89,7 +89,7 @@ BAD = [
             "loops": {}, "optimizer_states": []}),
         ("other.ckpt: a Lightning checkpoint, but not of JEPAModule", "no 'world_model.*' weights"), CKPT),
     Bad("checkpoint of another architecture", _saved("wider.ckpt", _wider_hyper_parameters),
-        ("wider.ckpt", "weights do not fit the model being built", "(12, 2312) there, (28, 2312) here"), CKPT),
+        ("wider.ckpt", "weights do not fit the model", "(12, 2312) there, (28, 2312) here"), CKPT),
     Bad("missing model_weights.pth", lambda c, w, f: f / "nothing.pth", ("nothing.pth", "expected"), PTH),
     Bad("truncated model_weights.pth", _bytes("half.pth", lambda b: b[: len(b) // 2], "pth"),
         ("half.pth: cannot be read as a torch file", "truncated"), PTH),
@@ -103,7 +103,8 @@ BAD = [
         ("other.pth: the stored weights do not fit the model described in the file",
          "encoder.agent.2.weight is (28, 2312) there, (12, 2312) here"), PTH),
     Bad("model class not importable", _saved("elsewhere.pth", _class_elsewhere),
-        ("elsewhere.pth: names the class 'my_models.BigEncoder', which cannot be imported",), PTH),
+        ("elsewhere.pth: the encoder class 'my_models.BigEncoder' is not from a trusted package",
+         "--trust-modules my_models"), PTH),
     Bad("newer weights format", _saved("future.pth", lambda c, s: {**s, "format_version": 99}),
         ("future.pth: format version 99 is newer than this code reads",), PTH),
     Bad("model_weights.pth given to export or resume", _bytes("weights.ckpt", lambda b: b, "pth"),
@@ -151,8 +152,8 @@ def test_bad_file_is_refused_in_one_clear_line(bad: Bad, command: str, trained_c
 
 def test_a_good_checkpoint_and_its_weights_still_load(trained_checkpoint: Path, trained_weights: Path) -> None:
     """The checks above refuse only what is broken."""
+    from jepa_world.checkpoints import check_training_checkpoint, load_model
     from jepa_world.models import load_world_model
-    from jepa_world.probing.evaluator import check_training_checkpoint, load_model
 
     check_training_checkpoint(trained_checkpoint)
     states, actions = torch.zeros(2, 1, 2, 65, 65), torch.zeros(2, 3, 2)

@@ -26,10 +26,10 @@ from robustness_helpers import (
 )
 
 from jepa_world import cli
+from jepa_world.checkpoints import check_training_checkpoint
 from jepa_world.data.datamodule import TrajectoryDataModule
 from jepa_world.data.files import DataError
 from jepa_world.io import INCOMPLETE_MARK
-from jepa_world.probing.evaluator import check_training_checkpoint
 
 EVERY = ["--checkpoint.every_n_train_steps", "5"]
 

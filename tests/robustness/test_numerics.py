@@ -16,8 +16,8 @@ import torch
 from robustness_helpers import Variant
 
 from jepa_world import cli
+from jepa_world.checkpoints import load_model
 from jepa_world.data import files
-from jepa_world.probing.evaluator import load_model
 
 
 def _finite(checkpoint: Path) -> bool:

@@ -8,14 +8,8 @@ their constructor arguments in ``init_args`` so that a saved world model rebuild
 from jepa_world.models.coordinate import CoordinateEncoder, CoordinatePredictor
 from jepa_world.models.encoders import RAW_PEAK, ConvEncoder, ResNetEncoder
 from jepa_world.models.predictors import GRUPredictor, MLPPredictor
-from jepa_world.models.world_model import (
-    WorldModel,
-    WorldModelFileError,
-    count_parameters,
-    encode_sequence,
-    load_world_model,
-    save_world_model,
-)
+from jepa_world.models.weights_file import WorldModelFileError, load_world_model, save_world_model
+from jepa_world.models.world_model import WorldModel, count_parameters, encode_sequence
 
 __all__ = [
     "RAW_PEAK",

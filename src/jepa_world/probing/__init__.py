@@ -10,18 +10,17 @@
   needs Lightning, which the rest does not).
 """
 
+from jepa_world.checkpoints import CheckpointError, load_model
 from jepa_world.probing.baselines import MockModel, OracleModel
 from jepa_world.probing.evaluator import (
     ALL_SETS,
     PROBE_SETS,
-    CheckpointError,
     ProbeDataError,
     ProbeEvaluator,
     ProbeResult,
     ProbingEvaluator,
     SetResult,
     evaluate,
-    load_model,
     probe_checkpoint,
 )
 from jepa_world.probing.prober import (

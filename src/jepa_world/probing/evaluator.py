@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from jepa_world.checkpoints import PICKLE_OPT_IN, load_model
 from jepa_world.probing.prober import (
     PROBE_BASE_LR,
     PROBE_BATCH_SIZE,
@@ -710,136 +711,7 @@ class ProbingEvaluator:
 
 
 # --------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or weights file is missing, truncated, or not one this project can load."""
-
-
-def load_model(path: str | Path) -> nn.Module:
-    """The world model stored in a Lightning ``.ckpt`` (of ``JEPAModule``) or a ``model_weights.pth``.
-
-    Args:
-        path: A checkpoint written by ``jepa fit`` or a weights file written by ``jepa export``.
-
-    Raises:
-        FileNotFoundError: nothing at ``path``.
-        CheckpointError: the file is truncated, foreign, or does not describe its model.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no such checkpoint; expected a Lightning .ckpt from `jepa fit` or a "
-            "model_weights.pth from `jepa export`"
-        )
-    if path.suffix != ".ckpt":
-        from jepa_world.models.world_model import WorldModelFileError, load_world_model
-
-        try:
-            return load_world_model(path)
-        except WorldModelFileError as err:
-            raise CheckpointError(str(err)) from err
-    return _load_lightning_checkpoint(path)
-
-
-def _load_lightning_checkpoint(path: Path) -> nn.Module:
-    from jepa_world.models.world_model import (
-        WEIGHTS_FORMAT,
-        WorldModelFileError,
-        error_summary,
-        load_world_model,
-    )
-    from jepa_world.module import JEPAModule
-
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
-        raise CheckpointError(
-            f"{path}: cannot be read as a torch checkpoint ({error_summary(err)}); it may "
-            "be truncated (an interrupted copy or save) or not a checkpoint at all"
-        ) from err
-
-    if isinstance(payload, dict) and payload.get("format") == WEIGHTS_FORMAT:
-        try:  # a model_weights.pth under another name
-            return load_world_model(path)
-        except WorldModelFileError as err:
-            raise CheckpointError(str(err)) from err
-    if not isinstance(payload, dict) or "state_dict" not in payload:
-        keys = (
-            sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
-        )
-        raise CheckpointError(
-            f"{path}: not a Lightning checkpoint (found {keys}; expected a dict with "
-            "'state_dict' and 'hyper_parameters' written by `jepa fit`)"
-        )
-    if not any(key.startswith("world_model.") for key in payload["state_dict"]):
-        raise CheckpointError(
-            f"{path}: a Lightning checkpoint, but not of JEPAModule (no 'world_model.*' weights "
-            "in its state_dict)"
-        )
-    try:
-        module = JEPAModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
-    except TypeError as err:
-        raise CheckpointError(
-            f"{path}: the checkpoint does not record how to build its encoder, predictor and "
-            f"strategy ({err}); checkpoints written by `jepa fit` do. For a model built in "
-            "Python, save it with jepa_world.models.save_world_model and probe that file"
-        ) from err
-    except (RuntimeError, KeyError, ValueError) as err:
-        raise CheckpointError(
-            f"{path}: cannot rebuild the JEPAModule it stores ({error_summary(err, 400)})"
-        ) from err
-    return module.world_model
-
-
-def check_training_checkpoint(path: str | Path, resume: bool = True) -> None:
-    """Check, before Lightning touches it, that ``path`` is a readable ``jepa fit`` checkpoint.
-
-    Lightning reports a truncated or foreign file with the bare error of whatever failed inside
-    ``torch.load`` (``OSError: [Errno 22] Invalid argument``, ``KeyError: 101``), without the
-    file's name; this says which file, what it is, and what to do.
-
-    Args:
-        path: the file given to ``--ckpt_path``.
-        resume: also require the loop and optimizer states that resuming training needs.
-
-    Raises:
-        CheckpointError: naming the file, what was found and what was expected.
-    """
-    from jepa_world.models.world_model import WEIGHTS_FORMAT, error_summary
-
-    path = Path(path)
-    expected = "expected a .ckpt written by `jepa fit` (runs/<name>/version_<n>/checkpoints/last.ckpt)"
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no checkpoint (file not found); {expected}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises OSError, RuntimeError, EOFError, UnpicklingError, ...
-        raise CheckpointError(
-            f"{path}: cannot be read as a torch checkpoint ({error_summary(err)}); it is "
-            f"truncated (an interrupted copy) or not a checkpoint; {expected}, or resume from "
-            "another checkpoint of the run"
-        ) from err
-    if isinstance(payload, dict) and payload.get("format") == WEIGHTS_FORMAT:
-        raise CheckpointError(
-            f"{path}: a model_weights.pth (written by `jepa export`), which holds the model only, "
-            f"not the training state; {expected}"
-        )
-    if not isinstance(payload, dict) or "state_dict" not in payload:
-        found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (found {found}); {expected}")
-    if not any(str(key).startswith("world_model.") for key in payload["state_dict"]):
-        raise CheckpointError(
-            f"{path}: a Lightning checkpoint, but not of JEPAModule (no 'world_model.*' weights); "
-            f"{expected}"
-        )
-    missing = [key for key in ("loops", "optimizer_states") if resume and key not in payload]
-    if missing:
-        raise CheckpointError(
-            f"{path}: holds no {' or '.join(missing)}, so training cannot resume from it (saved "
-            f"with weights only?); {expected}"
-        )
+# Probing a checkpoint
 
 
 def find_training_command(path: str | Path) -> str | None:
@@ -881,6 +753,8 @@ def probe_checkpoint(
     command: str | None = None,
     plots: bool = True,
     progress: bool = True,
+    trust_modules: str | None = None,
+    trust_pickle: bool = False,
 ) -> ProbeResult:
     """Run the full probing protocol on a checkpoint and write its report.
 
@@ -903,10 +777,14 @@ def probe_checkpoint(
             files when possible).
         plots: Also save the pictures.
         progress: Show progress bars.
+        trust_modules: Comma-separated packages besides jepa_world whose classes the file may
+            name (also read from $JEPA_TRUSTED_MODULES); only for files you trust.
+        trust_pickle: Open a .ckpt with full unpickling, which can run code (also
+            $JEPA_TRUST_PICKLE=1); only for files you trust.
     """
     from jepa_world.probing.report import format_table, write_report
 
-    model = load_model(ckpt)
+    model = load_model(ckpt, trust_modules=trust_modules, trust_pickle=trust_pickle, opt_in=PICKLE_OPT_IN)
     result = evaluate(
         model,
         data,
