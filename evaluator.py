@@ -10,14 +10,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from jepa_world.probing.baselines import MockModel, OracleModel  # noqa: E402
-from jepa_world.probing.evaluator import (  # noqa: E402
-    ProbeEvaluator,
-    ProbeResult,
-    ProbingConfig,
-    ProbingEvaluator,
-    evaluate,
-    train_prober,
-)
+from jepa_world.probing.course import ProbingConfig, ProbingEvaluator  # noqa: E402
+from jepa_world.probing.evaluator import ProbeResult, ProbeSettings, evaluate  # noqa: E402
+from jepa_world.probing.fitting import train_prober  # noqa: E402
 from jepa_world.probing.prober import (  # noqa: E402
     Normalizer,
     Prober,
@@ -29,8 +24,8 @@ __all__ = [
     "MockModel",
     "Normalizer",
     "OracleModel",
-    "ProbeEvaluator",
     "ProbeResult",
+    "ProbeSettings",
     "Prober",
     "ProbingConfig",
     "ProbingEvaluator",

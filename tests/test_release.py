@@ -23,7 +23,7 @@ from jepa_world.env.trajectories import (
 from jepa_world.models import CoordinateEncoder, load_world_model
 from jepa_world.models.coordinate import contract_state
 from jepa_world.probing import read_metrics
-from jepa_world.probing.evaluator import count_parameters
+from jepa_world.models import count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "model_weights.pth"

@@ -15,7 +15,7 @@ from jepa_world.models.coordinate import (
 )
 from jepa_world.module import JEPAModule
 from jepa_world.probing import MockModel
-from jepa_world.probing.evaluator import evaluate_prober, train_prober
+from jepa_world.probing.fitting import evaluate_prober, train_prober
 from jepa_world.probing.prober import probe_metric
 from jepa_world.strategies import VarianceOnly
 

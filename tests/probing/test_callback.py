@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from jepa_world.probing.baselines import OracleModel
 from jepa_world.probing.callback import ProbingCallback
-from jepa_world.probing.evaluator import ProbeDataError
+from jepa_world.probing.splits import ProbeDataError
 
 
 class TinyWorldModel(nn.Module):

@@ -5,28 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from jepa_world.probing.baselines import MockModel, OracleModel
-from jepa_world.probing.evaluator import (
-    CheckpointError,
-    ProbeDataError,
-    ProbeEvaluator,
-    ProbingEvaluator,
-    compute_representations,
-    evaluate,
-    evaluate_prober,
-    find_training_command,
-    frozen,
-    load_model,
-    probe_checkpoint,
-    train_prober,
-)
+from jepa_world.probing.evaluator import ProbeRunner, ProbeSettings, evaluate, evaluate_repeated
+from jepa_world.probing.fitting import evaluate_prober, train_prober
 from jepa_world.probing.prober import Prober, normalise_locations
+from jepa_world.probing.representations import compute_representations, frozen
+from jepa_world.probing.splits import ProbeDataError
 
 
 def _walks(n: int, horizon: int = 17, seed: int = 0) -> torch.Tensor:
@@ -101,7 +90,7 @@ def test_representations_are_computed_frozen_and_modes_are_restored(probe_data: 
     model = _Frozenness()
     model.train()
     model.layer.eval()  # a submodule deliberately in eval mode must stay so
-    evaluator = ProbeEvaluator(model, probe_data, device="cpu", progress=False)
+    evaluator = ProbeRunner(model, probe_data, ProbeSettings(device="cpu", progress=False))
     reps = evaluator.representations("probe_normal/val")
     assert reps.shape == (64, 17, 3)
     assert model.calls and all(call == (False, False) for call in model.calls)
@@ -142,7 +131,7 @@ def test_contract_violations_get_clear_errors(probe_data: Path) -> None:
     with pytest.raises(FloatingPointError, match="non-finite"):
         compute_representations(_NaNModel(), split, torch.device("cpu"))
     with pytest.raises(TypeError, match="repr_dim"):
-        ProbeEvaluator(nn.Linear(2, 2), probe_data)
+        ProbeRunner(nn.Linear(2, 2), probe_data)
 
 
 def test_large_caches_spill_to_disk_with_the_same_values(probe_data: Path) -> None:
@@ -181,7 +170,7 @@ def test_oracle_scores_near_zero(probe_data: Path) -> None:
 
 
 def test_sets_share_the_normal_prober_and_expert_has_its_own(probe_data: Path) -> None:
-    evaluator = ProbeEvaluator(MockModel(8), probe_data, device="cpu", epochs=1, progress=False)
+    evaluator = ProbeRunner(MockModel(8), probe_data, ProbeSettings(device="cpu", epochs=1, progress=False))
     result = evaluator.run(("normal", "wall", "expert"))
     assert set(evaluator._probers) == {"probe_normal/train", "probe_expert/train"}
     assert result.sets["wall"].train_split == "probe_normal/train"
@@ -199,140 +188,40 @@ def test_missing_sets_are_skipped_with_a_note(probe_data: Path, tmp_path: Path) 
     assert set(result.skipped) == {"wall", "wall_other", "expert"}
     assert any("skipped wall:" in note and "probe_wall/val" in note for note in result.notes)
     with pytest.raises(ProbeDataError, match="required"):
-        ProbeEvaluator(MockModel(8), partial, progress=False).run(("wall",), require=("wall",))
+        ProbeRunner(MockModel(8), partial, ProbeSettings(progress=False)).run(("wall",), require=("wall",))
     with pytest.raises(ProbeDataError, match="not found"):
         evaluate(MockModel(8), tmp_path / "nowhere", progress=False)
 
 
-def test_course_style_evaluator(probe_data: Path) -> None:
-    evaluator = ProbingEvaluator("cpu", MockModel(8), probe_data, quick_debug=True)
-    prober = evaluator.train_pred_prober()
-    losses = evaluator.evaluate_all(prober)
-    assert list(losses) == ["normal", "wall", "wall_other"]
-    assert all(100 < v < 1000 for v in losses.values())
+def test_repeats_reuse_the_representations_and_report_the_prober_noise(probe_data: Path) -> None:
+    calls: list[int] = []
+
+    class Counting(OracleModel):
+        def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+            calls.append(states.shape[0])
+            return super().forward(states, actions)
+
+    repeated = evaluate_repeated(Counting(16), probe_data, 3, sets=("normal",), epochs=2, seed=5, progress=False)
+    assert repeated.seeds == [5, 6, 7]
+    values = repeated.values("normal")
+    assert len(values) == 3 and len(set(values)) == 3  # other prober seeds, other scores
+    assert repeated.means["normal"] == pytest.approx(float(np.mean(values)))
+    assert repeated.stdevs["normal"] == pytest.approx(float(np.std(values, ddof=1)))
+    # Each split went through the model once, whatever the number of repeats.
+    single = []
+    calls_before = len(calls)
+    evaluate(Counting(16), probe_data, sets=("normal",), epochs=2, seed=5, progress=False)
+    single = calls[calls_before:]
+    assert sum(calls[:calls_before]) == sum(single)
+    assert repeated.runs[0].losses == evaluate(OracleModel(16), probe_data, sets=("normal",), epochs=2, seed=5, progress=False).losses
 
 
-# -- checkpoints --------------------------------------------------------------------------------
-
-
-def test_probe_checkpoint_on_weights_writes_the_report(
-    probe_data: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    small_world_model: nn.Module,
-) -> None:
-    from jepa_world.models import save_world_model
-    from jepa_world.probing.report import read_metrics
-
-    weights = save_world_model(small_world_model, tmp_path / "model_weights.pth")
-    result = probe_checkpoint(
-        str(weights),
-        data=str(probe_data),
-        epochs=1,
-        sets=["normal", "expert"],
-        progress=False,
-        command="jepa fit --config configs/quickstart.yaml",
-    )
-    printed = capsys.readouterr().out
-    assert "normal" in printed and "expert" in printed
-    metrics = read_metrics(tmp_path / "metrics.txt")  # beside the weights by default
-    assert metrics.losses == pytest.approx(result.losses)
-    assert metrics.param_count == result.param_count > 0
-    assert metrics.command == "jepa fit --config configs/quickstart.yaml"
-    for name in ("probe_results.json", "probe_curves.png", "probe_trajectories.png"):
-        assert (tmp_path / name).is_file()
-    # A later probe of the same file finds the command in that metrics.txt.
-    assert find_training_command(weights) == "jepa fit --config configs/quickstart.yaml"
-
-
-def test_training_command_is_found_in_the_run_directory(tmp_path: Path) -> None:
-    run = tmp_path / "runs" / "jepa" / "version_0"
-    (run / "checkpoints").mkdir(parents=True)
-    (run / "config.yaml").write_text("model: {}\n")
-    ckpt = run / "checkpoints" / "last.ckpt"
-    assert find_training_command(ckpt) == f"jepa fit --config {run.resolve() / 'config.yaml'}"
-    assert find_training_command(tmp_path / "elsewhere.pth") is None
-
-
-def test_bad_checkpoints_get_clear_errors(tmp_path: Path, small_world_model: nn.Module) -> None:
-    from jepa_world.models import save_world_model
-
-    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
-        load_model(tmp_path / "missing.ckpt")
-    good = save_world_model(small_world_model, tmp_path / "good.pth").read_bytes()
-    (tmp_path / "truncated.pth").write_bytes(good[: len(good) // 2])
-    with pytest.raises(CheckpointError, match="truncated"):
-        load_model(tmp_path / "truncated.pth")
-    (tmp_path / "truncated.ckpt").write_bytes(good[: len(good) // 2])
-    with pytest.raises(CheckpointError, match="truncated"):
-        load_model(tmp_path / "truncated.ckpt")
-    torch.save({"weight": torch.zeros(2)}, tmp_path / "foreign.pth")
-    with pytest.raises(CheckpointError, match="not a jepa-world weights file"):
-        load_model(tmp_path / "foreign.pth")
-    torch.save({"weight": torch.zeros(2)}, tmp_path / "foreign.ckpt")
-    with pytest.raises(CheckpointError, match="not a Lightning checkpoint"):
-        load_model(tmp_path / "foreign.ckpt")
-    torch.save({"state_dict": {"net.weight": torch.zeros(2)}}, tmp_path / "other.ckpt")
-    with pytest.raises(CheckpointError, match="not of JEPAModule"):
-        load_model(tmp_path / "other.ckpt")
-
-
-def test_checkpoint_of_a_module_built_in_python_explains_itself(tmp_path: Path) -> None:
-    from jepa_world.models import ConvEncoder, MLPPredictor
-    from jepa_world.module import JEPAModule
-    from jepa_world.strategies import VICReg
-
-    module = JEPAModule(
-        ConvEncoder(repr_dim=32), MLPPredictor(repr_dim=32, hidden_dim=32), VICReg()
-    )
-    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
-    trainer.strategy.connect(module)
-    trainer.save_checkpoint(tmp_path / "python.ckpt")
-    with pytest.raises(CheckpointError, match="does not record how to build"):
-        load_model(tmp_path / "python.ckpt")
-
-
-def test_probe_checkpoint_signature_builds_a_command_line(
-    probe_data: Path, tmp_path: Path, small_world_model: nn.Module
-) -> None:
-    from jsonargparse import CLI
-
-    from jepa_world.models import save_world_model
-
-    weights = save_world_model(small_world_model, tmp_path / "model_weights.pth")
-    args = ["--ckpt", str(weights), "--data", str(probe_data), "--out", str(tmp_path / "report")]
-    args += ["--sets", "[normal]", "--epochs", "1", "--plots", "false", "--progress", "false"]
-    result = CLI(probe_checkpoint, as_positional=False, args=args)
-    assert list(result.losses) == ["normal"]
-    assert (tmp_path / "report" / "metrics.txt").is_file()
-    assert not (tmp_path / "report" / "probe_curves.png").exists()
-
-
-@pytest.mark.slow
-def test_probe_checkpoint_on_a_checkpoint_from_jepa_fit(probe_data: Path, tmp_path: Path) -> None:
-    from jepa_world.cli import main as jepa
-
-    run = tmp_path / "runs"
-    jepa(
-        [
-            "fit",
-            "--model.encoder=jepa_world.models.ConvEncoder",
-            "--model.encoder.repr_dim=32",
-            "--model.predictor=jepa_world.models.MLPPredictor",
-            "--model.predictor.repr_dim=32",
-            "--model.strategy=jepa_world.strategies.VICReg",
-            f"--data.data_dir={probe_data}",
-            "--trainer.max_steps=2",
-            "--trainer.limit_val_batches=1",
-            "--trainer.enable_progress_bar=false",
-            f"--trainer.default_root_dir={run}",
-            f"--trainer.logger.init_args.save_dir={run}",
-        ]
-    )
-    (ckpt,) = run.rglob("last.ckpt")
-    result = probe_checkpoint(
-        str(ckpt), data=str(probe_data), epochs=1, sets=["normal"], progress=False
-    )
-    assert result.param_count == sum(p.numel() for p in load_model(ckpt).parameters()) > 0
-    metrics = (ckpt.parent / "metrics.txt").read_text().splitlines()
-    assert metrics[-1] == f"# jepa fit --config {ckpt.parent.parent.resolve() / 'config.yaml'}"
+def test_settings_are_checked_and_unknown_names_refused() -> None:
+    with pytest.raises(ValueError, match="ProbeSettings.epochs must be >= 1"):
+        ProbeSettings(epochs=0)
+    with pytest.raises(ValueError, match="max_val"):
+        ProbeSettings(max_val=0)
+    with pytest.raises(TypeError, match="unknown probe setting"):
+        ProbeSettings().replace(epoch=3)
+    with pytest.raises(ValueError, match="repeats"):
+        evaluate_repeated(MockModel(8), ".", 0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jepa_world.probing.evaluator import ProbeResult, SetResult, TrajectoryExamples
+from jepa_world.probing.results import ProbeResult, SetResult, TrajectoryExamples
 from jepa_world.probing.report import (
     format_metrics,
     format_table,

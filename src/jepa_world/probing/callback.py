@@ -29,15 +29,9 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
-from jepa_world.probing.evaluator import (
-    ALL_SETS,
-    PROBE_SETS,
-    ProbeDataError,
-    ProbeEvaluator,
-    ProbeResult,
-    missing_splits,
-    open_probe_split,
-)
+from jepa_world.probing.evaluator import ProbeRunner, ProbeSettings
+from jepa_world.probing.results import ALL_SETS, PROBE_SETS, ProbeResult
+from jepa_world.probing.splits import ProbeDataError, missing_splits, open_probe_split
 
 #: Key under which rank 0 tells the other ranks that probing failed.
 _ERROR = "probe/error"
@@ -163,10 +157,8 @@ class ProbingCallback(Callback):
         if self._root is None:
             raise RuntimeError("ProbingCallback.probe: call setup(trainer, module, 'fit') first")
         model = getattr(pl_module, self.model_attribute)
-        evaluator = ProbeEvaluator(
-            model,
-            self._root,
-            device=pl_module.device,
+        settings = ProbeSettings(
+            device=str(pl_module.device),
             epochs=self.epochs,
             batch_size=self.batch_size,
             seed=self.seed,
@@ -175,7 +167,7 @@ class ProbingCallback(Callback):
             base_lr=self.base_lr,
             progress=False,
         )
-        return evaluator.run(self.sets)
+        return ProbeRunner(model, self._root, settings).run(self.sets)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sets or not self._due(trainer):
@@ -210,7 +202,7 @@ class ProbingCallback(Callback):
                 self._log_figures(trainer, result)
 
     def _log_figures(self, trainer: pl.Trainer, result: ProbeResult) -> None:
-        from jepa_world.probing.report import plot_curves, plot_trajectories
+        from jepa_world.probing.plots import plot_curves, plot_trajectories
 
         for logger in trainer.loggers:
             experiment = getattr(logger, "experiment", None)
