@@ -69,6 +69,10 @@ def test_fit_writes_one_run_directory_whose_checkpoint_reloads(tiny_data, tmp_pa
         torch.testing.assert_close(reloaded(states, actions), expected)
 
     assert cli.main(["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")]) == 0
+    before = (tmp_path / "model_weights.pth").read_bytes()
+    with pytest.raises(SystemExit, match="already exists; pass --overwrite"):
+        cli.main(["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")])
+    assert (tmp_path / "model_weights.pth").read_bytes() == before
     with torch.no_grad():
         torch.testing.assert_close(load_world_model(tmp_path / "model_weights.pth")(states, actions), expected)
 

@@ -20,10 +20,9 @@ from jepa_world.env.trajectories import (
     random_trajectories,
     wall_run_trajectories,
 )
-from jepa_world.models import CoordinateEncoder, load_world_model
+from jepa_world.models import CoordinateEncoder, count_parameters, load_world_model
 from jepa_world.models.coordinate import contract_state
 from jepa_world.probing import read_metrics
-from jepa_world.models import count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "model_weights.pth"

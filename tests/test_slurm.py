@@ -21,7 +21,7 @@ import pytest
 import torch
 from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
-from jepa_world import cli
+from jepa_world import cli, slurm
 
 REPO = Path(__file__).resolve().parents[1]
 SBATCH = REPO / "scripts" / "slurm" / "fit.sbatch"
@@ -87,7 +87,7 @@ def fit(data: str, *extra: str):
     ids=["no-slurm", "batch-job", "bash", "interactive", "array-task"],
 )
 def test_job_version_follows_lightnings_slurm_detection(environ, expected, monkeypatch):
-    assert cli.slurm_job_version(environ) == expected
+    assert slurm.slurm_job_version(environ) == expected
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
     assert SLURMEnvironment.detect() == (expected is not None)
@@ -99,11 +99,11 @@ def test_a_config_saved_by_an_earlier_job_is_repinned_to_this_job():
     init_args = Namespace(save_dir="runs", name="vicreg", version="slurm-11")
     logger = Namespace(class_path="lightning.pytorch.loggers.TensorBoardLogger", init_args=init_args)
     config = Namespace(trainer=Namespace(logger=logger, default_root_dir="runs/vicreg/slurm-11"))
-    assert cli.pin_slurm_run(config, "slurm-12") == Path("runs/vicreg/slurm-12")
+    assert slurm.pin_slurm_run(config, "slurm-12") == Path("runs/vicreg/slurm-12")
     assert logger.init_args.version == "slurm-12"
 
     chosen = Namespace(trainer=Namespace(logger=False, default_root_dir="/scratch/me"))
-    assert cli.pin_slurm_run(chosen, "slurm-12") == Path("/scratch/me")  # the user's choice stays
+    assert slurm.pin_slurm_run(chosen, "slurm-12") == Path("/scratch/me")  # the user's choice stays
 
 
 # ---------------------------------------------------------------------------------------------

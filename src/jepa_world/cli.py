@@ -9,13 +9,8 @@ A run writes everything under one directory, ``runs/<name>/version_<n>/``: the r
 ``config.yaml``, TensorBoard event files, and ``checkpoints/`` with ``last.ckpt`` and the best
 checkpoint by validation loss.
 
-Under Slurm (a batch job, not an interactive ``bash`` session) the directory is
-``runs/<name>/slurm-<job id>/`` instead, and it is also the trainer's ``default_root_dir``, where
-Lightning writes the ``hpc_ckpt_<n>.ckpt`` of its requeue signal handler and looks for one at
-start-up. A requeued job keeps its id, so it finds that checkpoint, resumes from it, and goes on
-writing into the same directory and the same TensorBoard run (:func:`pin_slurm_run`); when the
-run's ``last.ckpt`` is newer (a job stopped without the requeue signal), it resumes from that
-instead (:func:`newest_job_checkpoint`).
+Under Slurm the run directory follows the job, so a requeued job resumes into it
+(:mod:`jepa_world.slurm`).
 """
 
 from __future__ import annotations
@@ -23,9 +18,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,13 +36,19 @@ from jepa_world.callbacks import (
 )
 from jepa_world.data.files import DataError
 from jepa_world.module import JEPAModule
+from jepa_world.slurm import (
+    DEFAULT_ROOT_DIR,
+    newest_job_checkpoint,
+    pin_slurm_run,
+    slurm_job_version,
+)
 
 #: Lightning subcommands offered (``test`` and ``predict`` have no meaning for a JEPA).
 LIGHTNING_COMMANDS: tuple[str, ...] = ("fit", "validate")
 
 #: Trainer defaults for every run; any of them can be overridden in YAML or on the command line.
 TRAINER_DEFAULTS: dict[str, object] = {
-    "default_root_dir": "runs",
+    "default_root_dir": DEFAULT_ROOT_DIR,
     "logger": {
         "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
         "init_args": {"save_dir": "runs", "name": "jepa"},
@@ -70,87 +70,12 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "data": Command("jepa_world.data.cli:main", "generate, check or show trajectory data sets"),
     "probe": Command("jepa_world.probing.cli:main", "evaluate a checkpoint with the course probes"),
-    "export": Command("jepa_world.cli:export_main", "write model_weights.pth from a checkpoint"),
+    "export": Command("jepa_world.export:main", "write model_weights.pth from a checkpoint"),
 }
 
 
-#: Run versions written by :func:`pin_slurm_run`; a config saved by an earlier job carries one.
-SLURM_VERSION = re.compile(r"^slurm-[0-9]+(_[0-9]+)?$")
 #: Set to 1 to let `jepa fit` show the traceback of a configuration or data error.
 TRACEBACK_ENV = "JEPA_TRACEBACK"
-
-
-def slurm_job_version(environ: Mapping[str, str] | None = None) -> str | None:
-    """``slurm-<job id>`` (``slurm-<array job id>_<task id>`` for an array task) under Slurm.
-
-    ``None`` outside Slurm and in an interactive allocation (job name ``bash`` or
-    ``interactive``), exactly when Lightning does not select its ``SLURMEnvironment`` (no
-    ``SLURM_NTASKS``): the requeue handler and the resume from ``hpc_ckpt_*.ckpt`` are then off
-    too. The id is the one Lightning's handler requeues, and a requeued job keeps it.
-    """
-    env = os.environ if environ is None else environ
-    if "SLURM_NTASKS" not in env or env.get("SLURM_JOB_NAME") in ("bash", "interactive"):
-        return None
-    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
-        return f"slurm-{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
-    job = env.get("SLURM_JOB_ID")
-    return f"slurm-{job}" if job and job.isdigit() else None
-
-
-def pin_slurm_run(config: Any, version: str) -> Path:
-    """Make the run directory of ``config`` (a parsed ``fit``/``validate`` config) depend on the job.
-
-    Every logger with a ``version`` argument (TensorBoard, CSV) gets ``version`` unless the user
-    chose one; a version left by an earlier job (a saved ``config.yaml`` run again) is replaced.
-    The trainer's ``default_root_dir``, unless the user chose one, becomes the first such
-    logger's run directory ``<save_dir>/<name>/<version>`` (``<default_root_dir>/<version>``
-    without one), so the requeue checkpoint lies beside ``checkpoints/`` and the event files of
-    the job, and no other job can resume from it. Returns that directory.
-    """
-    trainer = config.trainer
-    loggers = trainer.logger if isinstance(trainer.logger, list) else [trainer.logger]
-    root = str(trainer.default_root_dir)
-    run_dir: Path | None = None
-    for logger in loggers:
-        init_args = getattr(logger, "init_args", None)
-        if init_args is None or "version" not in init_args:
-            continue
-        if init_args.version is None or SLURM_VERSION.match(str(init_args.version)):
-            init_args.version = version
-        if run_dir is None and init_args.get("save_dir") is not None:
-            run_dir = Path(init_args.save_dir) / (init_args.get("name") or "") / str(init_args.version)
-    chosen = root != TRAINER_DEFAULTS["default_root_dir"] and not SLURM_VERSION.match(Path(root).name)
-    if chosen:
-        return Path(root)
-    trainer.default_root_dir = str(run_dir if run_dir is not None else Path(root) / version)
-    return Path(trainer.default_root_dir)
-
-
-def newest_job_checkpoint(trainer: Trainer) -> Path | None:
-    """The most recently written of the run's requeue checkpoints and its ``last.ckpt``.
-
-    Lightning resumes a Slurm job from its highest ``hpc_ckpt_<n>.ckpt`` (written on the requeue
-    signal) when there is one, and otherwise starts over. A job stopped without that signal
-    (preempted with SIGTERM only, out of memory, a node failure) leaves no new one: its
-    ``last.ckpt`` is then newer than the requeue checkpoint, or the only checkpoint there is.
-    """
-    found = [p for p in Path(trainer.default_root_dir).glob("hpc_ckpt_*.ckpt") if p.is_file()]
-    last = _checkpoint_dir(trainer) / "last.ckpt"
-    if trainer.checkpoint_callback is not None and last.is_file():
-        found.append(last)
-    return max(found, key=lambda path: path.stat().st_mtime_ns, default=None)
-
-
-def _checkpoint_dir(trainer: Trainer) -> Path:
-    """Where ``ModelCheckpoint`` will write: Lightning's own rule, before its ``setup`` runs."""
-    callback = trainer.checkpoint_callback
-    if callback is not None and callback.dirpath is not None:
-        return Path(callback.dirpath)
-    if not trainer.loggers:
-        return Path(trainer.default_root_dir) / "checkpoints"
-    logger = trainer.loggers[0]
-    version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
-    return Path(logger.save_dir or trainer.default_root_dir) / str(logger.name) / version / "checkpoints"
 
 
 class JEPACLI(LightningCLI):
@@ -379,48 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"jepa {command}: {type(err).__name__}: {err}\n"
             f"(set {TRACEBACK_ENV}=1 to see where it was raised)"
         ) from err
-    return 0
-
-
-def export_main(argv: Sequence[str]) -> int:
-    """``jepa export CKPT [--out model_weights.pth]``: the world model of a checkpoint, alone.
-
-    The output loads with :func:`jepa_world.models.load_world_model`, without Lightning or a
-    config file; that is the file the course's ``main.py`` reads.
-    """
-    parser = argparse.ArgumentParser(prog="jepa export", description=export_main.__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", help="a .ckpt written by `jepa fit` (e.g. runs/.../checkpoints/last.ckpt)")
-    parser.add_argument("--out", default="model_weights.pth", help="where to write (default: %(default)s)")
-    from jepa_world.checkpoints import add_trust_arguments
-
-    add_trust_arguments(parser)
-    options = parser.parse_args(list(argv))
-    from jepa_world.checkpoints import (
-        PICKLE_OPT_IN,
-        CheckpointError,
-        check_training_checkpoint,
-        load_model,
-    )
-    from jepa_world.models import count_parameters, save_world_model
-
-    try:
-        check_training_checkpoint(
-            options.checkpoint,
-            resume=False,
-            trust_pickle=options.trust_pickle,
-            opt_in=PICKLE_OPT_IN,
-            check_hyperparameters=False,
-        )
-        model = load_model(
-            options.checkpoint,
-            trust_modules=options.trust_modules,
-            trust_pickle=options.trust_pickle,
-            opt_in=PICKLE_OPT_IN,
-        )
-    except (CheckpointError, FileNotFoundError) as err:
-        raise SystemExit(f"jepa export: {err}") from err
-    path = save_world_model(model, options.out)
-    print(f"wrote {path} ({count_parameters(model):,} trainable parameters)")
     return 0
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from jepa_world.probing.results import ProbeResult, SetResult, TrajectoryExamples
 from jepa_world.probing.report import (
     format_metrics,
     format_table,
@@ -16,6 +15,7 @@ from jepa_world.probing.report import (
     write_metrics,
     write_report,
 )
+from jepa_world.probing.results import ProbeResult, SetResult, TrajectoryExamples
 
 
 def _result() -> ProbeResult:
