@@ -60,7 +60,7 @@ def small_module(strategy: LossStrategy) -> JEPAModule:
 @pytest.mark.parametrize("name", list(STRATEGIES))
 def test_strategies_compute_in_fp32_under_bf16_autocast(name):
     module = small_module(STRATEGIES[name]())
-    twin = copy.deepcopy(module.strategy)  # same state (SIGReg's step counter, heads) for the check
+    twin = copy.deepcopy(module.strategy)  # same state (SIGReg's step, heads) for the check
     generator = torch.Generator().manual_seed(0)
     batch = {
         "states": torch.rand(6, 4, 2, 65, 65, generator=generator) * 0.09,

@@ -169,6 +169,7 @@ class JEPAModule(L.LightningModule):
             predictions = self.world_model.predict_next(embeddings, actions)
         else:
             predictions = self.world_model.unroll(embeddings[:, 0], actions)
+        self.strategy.set_step(self.global_step)
         targets = self.strategy.targets(self.world_model, states, embeddings)
         return self.strategy(predictions, targets, embeddings, actions), embeddings
 
@@ -231,20 +232,22 @@ class JEPAModule(L.LightningModule):
 
     # -- optimisation -----------------------------------------------------------------------
 
-    def on_train_start(self) -> None:
-        self._steps_seen = self.trainer.global_step
+    def optimizer_step(
+        self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None
+    ) -> None:
+        """Step the optimizer, then let the strategy react (EMA update) to the step.
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Let the strategy react (EMA update) after every optimizer step that happened.
-
-        ``global_step`` counts optimizer steps, so under gradient accumulation it moves only on
-        the batches where the optimizer really stepped, and the hook runs once per step with
-        the number of steps done so far (also right after a resume).
+        Lightning calls this hook only on the batches where the optimizer really steps (not on
+        gradient-accumulation batches), and counts the step in ``global_step`` after it returns,
+        hence ``+ 1``. The strategy reacts here rather than in ``on_train_batch_end`` because
+        Lightning runs the callbacks' batch-end hooks, checkpoint saves among them, before the
+        module's: a checkpoint of step ``k`` would hold the weights after step ``k`` and the EMA
+        target before its update of step ``k``, and a run resumed from it would never make
+        that update.
         """
-        step = self.trainer.global_step
-        if step != getattr(self, "_steps_seen", 0):
-            self._steps_seen = step
-            self.strategy.on_after_optimizer_step(self.world_model, step, self._total_steps())
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        step = self.trainer.global_step + 1
+        self.strategy.on_after_optimizer_step(self.world_model, step, self._total_steps())
 
     def _total_steps(self) -> int:
         """Planned optimizer steps of the run (0 when unknown, e.g. an endless data stream)."""

@@ -1,5 +1,8 @@
 """The DataModule: shapes, dtypes, worker loading, determinism and clear errors."""
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,7 @@ from jepa_world.data.datamodule import (
     ProbeDataset,
     TrajectoryDataModule,
     WindowDataset,
+    check_full_batch,
     split_trajectories,
 )
 from jepa_world.data.files import DataError, open_split
@@ -110,6 +114,35 @@ def test_clear_errors(tiny_data, tmp_path):
         make(tmp_path / "absent")
     with pytest.raises(ValueError, match="val_fraction"):
         make(tiny_data, val_fraction=1.0)
+
+
+def test_each_device_needs_a_full_batch():
+    # 86 windows over 2 devices: 43 each, fewer than 64, and drop_last leaves no batch at all
+    with pytest.raises(ValueError) as error:
+        check_full_batch(Path("data/tiny/train"), 86, 86, 64, 2)
+    message = str(error.value)
+    assert "\n" not in message
+    for part in ("batch_size: 64", "43 training windows of data/tiny/train per device", "2 device(s)"):
+        assert part in message
+    check_full_batch(Path("data/tiny/train"), 86, 86, 43, 2)  # one batch each
+    check_full_batch(Path("data/tiny/train"), 86, 86, 64, 1)
+    with pytest.raises(ValueError, match="44 training windows"):  # the sampler pads 87 to 88
+        check_full_batch(Path("data/tiny/train"), 87, 87, 45, 2)
+
+
+def test_setup_counts_the_windows_per_device_of_the_trainer(tiny_data):
+    windows = len(make(tiny_data).train_set)
+    per_device = -(-windows // 2)
+    dm = TrajectoryDataModule(
+        data_dir=str(tiny_data), batch_size=per_device + 1, num_workers=0, val_fraction=0.1
+    )
+    dm.trainer = SimpleNamespace(world_size=2, global_rank=0)
+    with pytest.raises(ValueError, match=f"{per_device} training windows of .* per device"):
+        dm.setup("fit")
+    assert dm.train_set is None  # a later setup checks again
+    dm.trainer = SimpleNamespace(world_size=1, global_rank=0)  # the same batch fits on one device
+    dm.setup("fit")
+    assert len(dm.train_dataloader()) >= 1
 
 
 def test_prepare_data_generates_when_allowed(tmp_path, monkeypatch):

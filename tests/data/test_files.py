@@ -99,6 +99,24 @@ def test_wrong_rank_and_image_size(tmp_path):
     assert "README" in message
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.uint8, np.int32])
+def test_layouts_of_any_integer_type_are_read_as_int64(tmp_path, dtype):
+    path, tr = write_split(tmp_path / "probe_wall" / "val")
+    np.save(path / "layouts.npy", tr.layouts.astype(dtype))
+    split = open_split(path, need_locations=True)
+    assert split.layouts[1:3].dtype == np.int64
+    assert np.array_equal(split.layouts[:], tr.layouts)
+
+
+def test_side_file_types_stay_strict_where_they_are_read(tmp_path):
+    path, tr = write_split(tmp_path / "s")
+    np.save(path / "layouts.npy", tr.layouts.astype(np.float32))
+    expect_error(path, "layouts.npy", "float32", "expected int64 or another integer type")
+    path, tr = write_split(tmp_path / "t")
+    np.save(path / "locations.npy", tr.locations.astype(np.float64))
+    expect_error(path, "locations.npy", "float64", "expected float32")
+
+
 def test_nan_in_states_and_wrong_dtype(tmp_path):
     states = render(np.full((2, 3, 2), 30.0), np.array([25, 25]), np.array([30, 30]))
     states[1, 2, 0, 10, 10] = np.nan

@@ -76,19 +76,74 @@ def test_wall_range_parsing():
         sample_layouts(np.random.default_rng(0), 3, exclude_wall="20-44")
 
 
-def test_wall_runs_go_straight_at_the_wall_and_stop_off_the_door():
-    tr = wall_run_trajectories(np.random.default_rng(3), 2000)
+@pytest.fixture(scope="module")
+def wall_runs():
+    return wall_run_trajectories(np.random.default_rng(3), 4000)
+
+
+def wall_set_figures(tr):
+    """The figures protocol §2 quotes for the real ``probe_wall/val``."""
+    variance = tr.locations.reshape(-1, 2).astype(np.float64).var(axis=0)
+    last_blocked = np.all(tr.locations[:, -1] == tr.locations[:, -2], axis=-1)
+    run = np.abs(tr.locations[:, -1, 0] - tr.locations[:, 0, 0])
+    return dict(
+        variance=variance.mean(),
+        x=variance[0],
+        y=variance[1],
+        row_sd=tr.locations[:, 0, 1].std(),
+        stopped=last_blocked.mean(),
+        run=run.mean(),
+    )
+
+
+def test_wall_runs_go_straight_at_the_wall_and_stop_off_the_door(wall_runs):
+    tr = wall_runs
     dx = tr.actions[..., 0]
     assert np.all(np.abs(dx) == 1.0) and np.all(tr.actions[..., 1] == 0)
     assert np.all(dx == dx[:, :1])  # constant per trajectory
     assert (dx[:, 0] > 0).mean() == 0.5
     distance = (tr.wall_x - tr.locations[:, 0, 0]) * dx[:, 0]  # towards the wall
     assert distance.min() >= 2.0 and distance.max() <= 15.0
-    off_door = np.abs(tr.locations[:, 0, 1] - tr.door_y) > 4
-    assert off_door.mean() == pytest.approx(0.75, abs=0.04)
+    row = tr.locations[:, 0, 1] - tr.door_y
+    assert (np.abs(row) <= 2).mean() == pytest.approx(0.25, abs=0.02)
+    off_door = np.abs(row) > 4
     assert tr.blocked[off_door].any(axis=1).all()  # every run off the door hits the wall
     crossed = side_of_wall(tr)[:, 0] != side_of_wall(tr)[:, -1]
-    assert crossed[~off_door].all()
+    assert crossed[np.abs(row) < 4].all()
+
+
+def test_wall_runs_pick_each_side_of_the_door_with_equal_odds(wall_runs):
+    row = wall_runs.locations[:, 0, 1] - wall_runs.door_y
+    side = row[np.abs(row) > 2]
+    assert (side < 0).mean() == pytest.approx(0.5, abs=0.03)
+    # a door near the top border still sends half its off-door runs into the short band above
+    near_top = (wall_runs.door_y <= 15)[np.abs(row) > 2]
+    assert (side[near_top] < 0).mean() == pytest.approx(0.5, abs=0.08)
+
+
+def test_wall_runs_match_the_real_wall_set(wall_runs):
+    # protocol §2, from 39 real trajectories: row sd 17.3, 64 % stopped, runs of 10 px, y var 300
+    # (drawing the side in proportion to its rows gives 15.5, 69 %, 9.8 and 241 instead)
+    f = wall_set_figures(wall_runs)
+    assert f["row_sd"] == pytest.approx(17.3, abs=0.6)
+    assert f["stopped"] == pytest.approx(0.64, abs=0.04)
+    assert f["run"] == pytest.approx(10.0, abs=0.6)
+    assert f["y"] == pytest.approx(300, abs=20)
+    # x var follows the wall columns drawn: 61 with walls 40-44 left out, 80 with every column
+    assert f["variance"] == pytest.approx(178, abs=8)
+    everywhere = wall_set_figures(
+        wall_run_trajectories(np.random.default_rng(5), 4000, exclude_wall=None)
+    )
+    assert everywhere["x"] == pytest.approx(84, abs=8)
+    assert everywhere["variance"] == pytest.approx(192, abs=10)
+
+
+def test_wall_run_arguments_are_checked():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="door_band"):
+        wall_run_trajectories(rng, 4, door_band=5.0)
+    with pytest.raises(ValueError, match="door_fraction"):
+        wall_run_trajectories(rng, 4, door_fraction=1.5)
 
 
 def test_expert_paths_cross_at_0_9_px_per_step_and_stop():

@@ -79,6 +79,28 @@ def test_a_run_stopped_after_k_steps_resumes_from_last_ckpt_to_the_same_weights(
     assert same_tensors(training_state(_last(runs)), uninterrupted)
 
 
+@pytest.mark.parametrize("strategy", ["SIGReg", "BYOLEMA"])
+def test_strategies_with_random_draws_or_a_target_network_resume_to_the_same_weights(
+    strategy: str, tiny_config: Path, tmp_path: Path
+) -> None:
+    """SIGReg's random directions and BYOL's EMA target: a run stopped at step 7 (``last.ckpt`` of
+    step 5) resumes to the weights of an uninterrupted 12-step run, validation every 4 steps and
+    the resumed run's sanity check drawing in between."""
+    from robustness_helpers import Crash
+
+    options = ["--model.strategy", f"jepa_world.strategies.{strategy}", "--trainer.max_steps", "12",
+               "--trainer.val_check_interval", "4"]  # fmt: skip
+    _fit(tiny_config, tmp_path / "reference", *options)
+    reference = training_state(_last(tmp_path / "reference"))
+    runs = tmp_path / "runs"
+    with pytest.raises(Crash):
+        _fit(tiny_config, runs, *options, "--trainer.callbacks+=robustness_helpers.CrashAtStep", "--trainer.callbacks.step", "7")
+    assert training_state(_last(runs))["global_step"] == 5
+    _fit(tiny_config, runs, *options, "--ckpt_path", "last")
+    assert reference["global_step"] == 12
+    assert same_tensors(training_state(_last(runs)), reference)
+
+
 def test_resume_from_last_in_a_new_shell_finds_the_previous_run_directory(tiny_config: Path, tmp_path: Path) -> None:
     """``--ckpt_path last`` without a fixed logger version: the newest run's last.ckpt, same directory."""
     runs = tmp_path / "runs"

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from jepa_world.strategies import SIGReg
+from jepa_world.strategies import InverseDynamics, SIGReg
 from jepa_world.strategies.sigreg import epps_pulley, random_directions, sigreg
 
 
@@ -37,12 +37,25 @@ def test_sigreg_prefers_isotropic_embeddings():
     assert sigreg(stretched, 128, step=0) > 10 * sigreg(isotropic, 128, step=0)
 
 
-def test_sigreg_draws_new_directions_every_call():
+def test_sigreg_draws_its_directions_from_the_step_not_from_its_calls():
     z = torch.randn(64, 3, 8)
+    actions = torch.zeros(64, 2, 2)
     strategy = SIGReg(num_slices=4)
-    first = strategy(z, z, z, torch.zeros(64, 2, 2)).terms["sigreg"]
-    second = strategy(z, z, z, torch.zeros(64, 2, 2)).terms["sigreg"]
-    assert first != second
+
+    def statistic(step: int) -> torch.Tensor:
+        strategy.set_step(step)
+        return strategy(z, z, z, actions).terms["sigreg"]
+
+    first = statistic(5)
+    assert statistic(5) == first  # a second call of step 5 (validation, a resume) draws the same
+    assert statistic(6) != first  # the next step draws new directions
+    assert SIGReg(num_slices=4, seed=1)(z, z, z, actions).terms["sigreg"] == statistic(1)
+
+
+def test_inverse_dynamics_passes_the_step_to_its_base():
+    strategy = InverseDynamics(SIGReg(num_slices=4))
+    strategy.set_step(7)
+    assert strategy.base.step == 7
 
 
 @pytest.mark.parametrize(("field", "value"), [("sigreg_weight", -1.0), ("prediction_weight", -1.0), ("num_slices", 0), ("num_knots", 1)])

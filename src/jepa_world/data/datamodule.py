@@ -13,6 +13,7 @@ middle of an epoch, sees exactly the batches an uninterrupted run would have see
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -232,6 +233,30 @@ def split_trajectories(n: int, val_fraction: float, seed: int) -> tuple[np.ndarr
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def windows_per_device(windows: int, world_size: int) -> int:
+    """Training windows each process reads per epoch: :class:`ResumableSampler` (a
+    ``DistributedSampler`` that keeps every window) pads the epoch to a multiple of ``world_size``."""
+    return math.ceil(windows / world_size)
+
+
+def check_full_batch(
+    train_dir: Path, windows: int, trajectories: int, batch_size: int, world_size: int
+) -> None:
+    """Refuse a training set that gives each process fewer windows than one batch.
+
+    The training loader drops an incomplete last batch (``drop_last``), so such a run would train
+    nothing: Lightning would stop with "no training batches" and exit successfully.
+    """
+    per_device = windows_per_device(windows, world_size)
+    if batch_size > per_device:
+        raise ValueError(
+            f"batch_size: {batch_size} is larger than the {per_device} training windows of "
+            f"{train_dir} per device ({windows} windows of {trajectories} trajectories shared by "
+            f"{world_size} device(s)); the training loader drops an incomplete batch, so nothing "
+            "would be trained: lower it, train on fewer devices or generate more data"
+        )
+
+
 class ResumableSampler(DistributedSampler):
     """Shuffled training order fixed by ``(seed, epoch)``, sharded over ranks, resumable mid-epoch.
 
@@ -435,17 +460,18 @@ class TrajectoryDataModule(L.LightningDataModule):
             )
         n = len(split) if self.max_trajectories is None else min(len(split), self.max_trajectories)
         train_idx, val_idx = split_trajectories(n, self.val_fraction, self.seed)
-        self.train_set = WindowDataset(
-            split, self.window, train_idx, self.train_transform, batched=True
+        train_set = WindowDataset(split, self.window, train_idx, self.train_transform, batched=True)
+        check_full_batch(
+            self.train_dir, len(train_set), train_idx.size, self.batch_size, self._world_size()
         )
+        self.train_set = train_set
         self.val_set = WindowDataset(split, self.window, val_idx, batched=True)
-        if self.batch_size > len(self.train_set):
-            raise ValueError(
-                f"batch_size: {self.batch_size} is larger than the {len(self.train_set)} training "
-                f"windows of {self.train_dir} ({train_idx.size} trajectories); expected a batch "
-                "size that fits at least one full batch (lower it or generate more data)"
-            )
         self._warn_if_mirroring_leaks_ood(split)
+
+    def _world_size(self) -> int:
+        """Processes sharing each training epoch (1 without a trainer)."""
+        trainer = self.trainer
+        return int(trainer.world_size) if trainer is not None else 1
 
     def _warn_if_mirroring_leaks_ood(self, split: Split) -> None:
         if self.mirror_x <= 0:

@@ -2,7 +2,8 @@
 
 A split directory holds ``states.npy`` (N, T, 2, 65, 65), ``actions.npy`` (N, T-1, 2) float32
 and, for probe sets, ``locations.npy`` (N, T, 2) float32. Generated splits may add
-``layouts.npy`` int64 (N, 2) = (wall_x, door_y) and ``split.json``, which records how states
+``layouts.npy`` (N, 2) = (wall_x, door_y), written as int64 (any integer type is read, as int64)
+and ``split.json``, which records how states
 are stored (float32, float16 or uint8 with a scale). Course directories have neither and load
 unchanged. Whatever the storage, reads come back as float32 in the course scale.
 
@@ -126,15 +127,17 @@ class ScaledArray:
 
     Indexing (``a[i]``, ``a[i, s:e]``, ``a[[i, j]]``) reads only the requested part and returns
     a fresh array: stored integers are multiplied by ``scale``, floats converted to float32.
-    Arrays that are not scaled (``layouts.npy``) keep their own dtype.
+    Arrays read as another ``dtype`` (``layouts.npy``: int64) are converted and never scaled.
     """
 
-    def __init__(self, header: ArrayHeader, scale: float = 1.0, as_float32: bool = True) -> None:
+    def __init__(
+        self, header: ArrayHeader, scale: float = 1.0, dtype: str | np.dtype = "float32"
+    ) -> None:
         self.path = header.path
         self.shape = header.shape
         self.stored_dtype = header.dtype
         self.scale = float(scale)
-        self.dtype = np.dtype(np.float32) if as_float32 else header.dtype
+        self.dtype = np.dtype(dtype)
         self._map: np.ndarray | None = None
 
     @property
@@ -147,7 +150,7 @@ class ScaledArray:
     def convert(self, raw: np.ndarray) -> np.ndarray:
         """Turn stored values (any slice of :attr:`raw`) into the returned dtype and scale."""
         if self.dtype != np.float32:
-            return np.array(raw)
+            return np.array(raw, dtype=self.dtype)
         out = np.array(raw, dtype=np.float32)
         if self.scale != 1.0:
             out *= np.float32(self.scale)
@@ -189,7 +192,8 @@ class Split:
         states: ``(N, T, 2, 65, 65)``.
         actions: ``(N, T-1, 2)``.
         locations: ``(N, T, 2)`` or ``None`` when the split has no ``locations.npy``.
-        layouts: ``(N, 2)`` int64 ``(wall_x, door_y)`` or ``None`` (course directories).
+        layouts: ``(N, 2)`` ``(wall_x, door_y)``, read as int64, or ``None`` (course
+            directories).
         storage_dtype: how states are stored on disk.
         scale: course-scale value of one stored unit.
         meta: the parsed ``split.json`` (empty for course directories).
@@ -256,6 +260,14 @@ def _expect_shape(header: ArrayHeader, expected: tuple[int | None, ...], what: s
 def _expect_dtype(header: ArrayHeader, dtype: str, why: str = "") -> None:
     if header.dtype != np.dtype(dtype):
         raise DataError(f"{header.path}: dtype is {header.dtype}; expected {dtype}{why}")
+
+
+def _expect_integer(header: ArrayHeader, why: str = "") -> None:
+    """For side files read as int64 (``layouts.npy``): any integer type will do."""
+    if not np.issubdtype(header.dtype, np.integer):
+        raise DataError(
+            f"{header.path}: dtype is {header.dtype}; expected int64 or another integer type{why}"
+        )
 
 
 def _check_finite(array: ScaledArray, rows: np.ndarray) -> None:
@@ -350,9 +362,9 @@ def open_split(path: str | os.PathLike[str], need_locations: bool = False) -> Sp
     layout_path = directory / "layouts.npy"
     if layout_path.exists():
         layout_h = read_header(layout_path)
-        _expect_dtype(layout_h, "int64")
+        _expect_integer(layout_h, " (wall_x, door_y in pixels)")
         _expect_shape(layout_h, (n, 2), f"(N, 2) = ({n}, 2) (wall_x, door_y) to match states.npy")
-        layouts = ScaledArray(layout_h, as_float32=False)
+        layouts = ScaledArray(layout_h, dtype="int64")
 
     split = Split(
         path=directory,

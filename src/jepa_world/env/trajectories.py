@@ -276,6 +276,31 @@ def random_trajectories(
     return Trajectories(locations, actions, wall_x, door_y)
 
 
+def wall_run_rows(
+    rng: np.random.Generator,
+    door_y: np.ndarray,
+    door_fraction: float = 0.25,
+    door_band: float = 2.0,
+) -> np.ndarray:
+    """Start rows ``(n,)`` float64 of wall runs (protocol §2).
+
+    With probability ``door_fraction`` a row is uniform in the door band
+    ``[door_y - door_band, door_y + door_band]``; otherwise the run starts above or below the
+    door with probability 1/2 each, whatever the lengths of the two sides, and the row is uniform
+    in ``[4, door_y - door_band]`` or ``[door_y + door_band, 60]``. Picking the side by a coin
+    rather than by its length puts more runs near the border when the door is near it, which is
+    what spreads the real start rows (sd 17.3 px against 16.2 for a uniform row).
+    """
+    n = door_y.shape[0]
+    low = door_y - door_band
+    high = door_y + door_band
+    through_door = rng.random(n) < door_fraction
+    above = rng.random(n) < 0.5
+    band_row = rng.uniform(low, high)
+    side_row = np.where(above, rng.uniform(BORDER_LOW, low), rng.uniform(high, BORDER_HIGH))
+    return np.where(through_door, band_row, side_row)
+
+
 def wall_run_trajectories(
     rng: np.random.Generator,
     n: int,
@@ -284,6 +309,7 @@ def wall_run_trajectories(
     exclude_wall: WallRange = DEFAULT_EXCLUDE_WALL,
     only_wall: WallRange = None,
     door_fraction: float = 0.25,
+    door_band: float = 2.0,
     min_distance: float = 2.0,
     max_distance: float = 15.0,
     speed: float = 1.0,
@@ -297,26 +323,29 @@ def wall_run_trajectories(
         exclude_wall: inclusive wall-column range never drawn, or ``None``.
         only_wall: inclusive wall-column range to draw from exclusively, or ``None``.
         door_fraction: probability that the start row lies in the door band (the run passes).
+        door_band: half-height of the door band of start rows around ``door_y``, pixels.
         min_distance: closest start to the wall centre column, pixels, on the approach side.
         max_distance: farthest start from the wall centre column, pixels.
         speed: pixels per step.
 
-    Other rows are uniform over the interior rows above and below the door band.
+    Rows outside the band are drawn by :func:`wall_run_rows`: a fair coin picks the side of the
+    door, then the row is uniform on that side. Starts are clipped to ``[4.01, 59.99]``.
     """
     if not 0 < min_distance <= max_distance:
         raise ValueError(
             f"min_distance/max_distance: expected 0 < min <= max, got {min_distance}, {max_distance}"
         )
+    if not 0.0 <= door_fraction <= 1.0:
+        raise ValueError(f"door_fraction: expected a probability in [0, 1], got {door_fraction}")
+    if not 0.0 <= door_band <= DOOR_HALF_HEIGHT:
+        raise ValueError(
+            f"door_band: expected 0 <= door_band <= {DOOR_HALF_HEIGHT} (the door's half-height), "
+            f"got {door_band}"
+        )
     wall_x, door_y = sample_layouts(rng, n, exclude_wall, only_wall)
     direction = np.where(rng.permutation(n) < (n + 1) // 2, 1.0, -1.0)
     x = wall_x - direction * rng.uniform(min_distance, max_distance, size=n)
-    through_door = rng.random(n) < door_fraction
-    door_row = rng.uniform(door_y - DOOR_HALF_HEIGHT, door_y + DOOR_HALF_HEIGHT)
-    below = (door_y - DOOR_HALF_HEIGHT) - START_MIN  # length of the band of rows above the door
-    above = START_MAX - (door_y + DOOR_HALF_HEIGHT)
-    u = rng.uniform(0.0, 1.0, size=n) * (below + above)
-    wall_row = np.where(u < below, START_MIN + u, door_y + DOOR_HALF_HEIGHT + (u - below))
-    y = np.where(through_door, door_row, wall_row)
+    y = wall_run_rows(rng, door_y, door_fraction, door_band)
     start = np.clip(np.stack([x, y], axis=1), START_MIN, START_MAX).astype(np.float32)
     actions = np.zeros((n, T - 1, 2), dtype=np.float32)
     actions[:, :, 0] = (direction * speed)[:, None]

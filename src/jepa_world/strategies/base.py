@@ -48,6 +48,15 @@ class LossStrategy(nn.Module):
         """Called once with the world model before training, e.g. to copy a target encoder or
         build a head whose size depends on ``world_model.repr_dim``. Must be idempotent."""
 
+    def set_step(self, step: int) -> None:
+        """Called before every loss, in training and in validation, with the number of optimizer
+        steps done so far (the trainer's ``global_step``; 0 outside a trainer).
+
+        A strategy whose random draws change from step to step seeds them from ``step`` rather
+        than from a count of its own calls: a run resumed from a checkpoint then draws exactly
+        what an uninterrupted run draws, and validation batches leave the training draws alone.
+        """
+
     def targets(self, world_model: nn.Module, states: Tensor, embeddings: Tensor) -> Tensor:
         """Encodings of the true frames to predict; default: the online ``embeddings``."""
         return embeddings

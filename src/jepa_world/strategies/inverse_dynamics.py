@@ -54,6 +54,9 @@ class InverseDynamics(LossStrategy):
     def targets(self, world_model: nn.Module, states: Tensor, embeddings: Tensor) -> Tensor:
         return self.base.targets(world_model, states, embeddings)
 
+    def set_step(self, step: int) -> None:
+        self.base.set_step(step)
+
     def on_after_optimizer_step(self, world_model: nn.Module, step: int, total_steps: int) -> None:
         self.base.on_after_optimizer_step(world_model, step, total_steps)
 

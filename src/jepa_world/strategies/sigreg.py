@@ -2,11 +2,12 @@
 
 Balestriero, LeCun, "LeJEPA: Provable and Scalable Self-Supervised Learning Without the
 Heuristics", arXiv 2511.08544 (2025). The embeddings are projected on random unit directions
-(fresh ones every step, the same on every process) and each one-dimensional projection is
-compared with a standard normal by the Epps-Pulley statistic: the weighted squared distance
-between its empirical characteristic function and ``exp(-t²/2)``. By the Cramér-Wold theorem
-the projections of a distribution all match a Gaussian only if the distribution is the
-isotropic Gaussian, which is neither collapsed nor dimensionally collapsed.
+(fresh ones every optimizer step, seeded by the step number, so the same on every process and
+after a resume) and each one-dimensional projection is compared with a standard normal by the
+Epps-Pulley statistic: the weighted squared distance between its empirical characteristic
+function and ``exp(-t²/2)``. By the Cramér-Wold theorem the projections of a distribution all
+match a Gaussian only if the distribution is the isotropic Gaussian, which is neither collapsed
+nor dimensionally collapsed.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class SIGReg(LossStrategy):
         num_knots: Quadrature points of the characteristic-function integral.
         t_max: Upper end of the integration interval (the weight ``e^{-t²/2}`` is ≈ 0.011 at 3).
         seed: Offset of the per-step seeds of the random directions.
+
+    The directions of a loss are drawn from ``seed + step``, ``step`` being the last value given
+    to :meth:`set_step` (the training loop passes its global step before every loss; 0 until
+    then). A validation loss uses the directions of the step the training has reached.
     """
 
     def __init__(
@@ -100,16 +105,18 @@ class SIGReg(LossStrategy):
         self.num_knots = num_knots
         self.t_max = t_max
         self.seed = seed
-        # Counts calls so every step draws new directions; every process calls compute the same
-        # number of times, so the directions agree across processes without communication.
-        self._calls = 0
+        self.step = 0
+
+    def set_step(self, step: int) -> None:
+        """Directions of optimizer step ``step``: the same on every process and after a resume,
+        and shared by the micro-batches of one accumulated step."""
+        self.step = int(step)
 
     def compute(
         self, predictions: Tensor, targets: Tensor, embeddings: Tensor, actions: Tensor
     ) -> StrategyOutput:
         prediction = prediction_mse(predictions, targets)
         z = flatten_batch(gather_batch(embeddings))
-        statistic = sigreg(z, self.num_slices, self.seed + self._calls, self.t_max, self.num_knots)
-        self._calls += 1
+        statistic = sigreg(z, self.num_slices, self.seed + self.step, self.t_max, self.num_knots)
         loss = self.prediction_weight * prediction + self.sigreg_weight * statistic
         return StrategyOutput(loss, {"prediction": prediction, "sigreg": statistic})
