@@ -90,7 +90,7 @@ def test_evaluator_shim_exposes_the_course_names() -> None:
         import evaluator
     finally:
         sys.path.remove(str(ROOT))
-    from jepa_world.probing import evaluator as implementation
+    from jepa_world.probing import course as implementation
 
     assert evaluator.ProbingEvaluator is implementation.ProbingEvaluator
     for name in ("Prober", "ProbingConfig", "location_losses", "Normalizer", "MockModel"):
