@@ -225,3 +225,27 @@ def test_settings_are_checked_and_unknown_names_refused() -> None:
         ProbeSettings().replace(epoch=3)
     with pytest.raises(ValueError, match="repeats"):
         evaluate_repeated(MockModel(8), ".", 0)
+
+
+def test_probe_mse_metric_equals_the_course_formula() -> None:
+    """torchmetrics' ProbeMSE against the course loop: mean over batches of each batch's
+    per-timestep, per-coordinate MSE, × std², averaged over x/y and time."""
+    from jepa_world.probing.fitting import ProbeMSE
+    from jepa_world.probing.prober import (
+        LOCATION_STD,
+        denormalise_locations,
+        mse_pixels_per_timestep,
+    )
+
+    g = torch.Generator().manual_seed(3)
+    batches = [(torch.randn(64, 17, 2, generator=g), torch.randn(64, 17, 2, generator=g)) for _ in range(5)]
+    metric = ProbeMSE(17, sync_on_compute=False)
+    course_sum = torch.zeros(17, 2, dtype=torch.float64)
+    for pred, target in batches:
+        metric.update(pred, target)
+        course_sum += ((pred.double() - target.double()) ** 2).mean(dim=0)  # the template's loop
+    course = course_sum / len(batches)
+    assert torch.allclose(metric.compute().double(), course, rtol=0, atol=1e-6)
+    std = torch.tensor(LOCATION_STD, dtype=torch.float64)
+    course_px = float((course * std**2).mean())
+    assert float(mse_pixels_per_timestep(metric.compute()).mean()) == pytest.approx(course_px, rel=1e-6)

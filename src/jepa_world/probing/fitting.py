@@ -6,6 +6,7 @@ import math
 
 import torch
 from torch import Tensor
+from torchmetrics import Metric
 
 from jepa_world.probing.prober import (
     PROBE_BASE_LR,
@@ -102,6 +103,30 @@ def train_prober(
     return prober
 
 
+class ProbeMSE(Metric):
+    """The course's location loss as a torchmetrics metric: the mean over batches of each batch's
+    per-timestep, per-coordinate squared error, ``(T, 2)`` in normalised units.
+
+    Its states are sums, reduced by summation across processes, so the same metric gives the
+    global figure when every rank scores its own shard of a set (``sync_on_compute``, the
+    default, under DDP). Batches must have equal sizes, as the protocol's ``drop_last`` ensures.
+    """
+
+    full_state_update = False
+
+    def __init__(self, horizon: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.add_state("squared", default=torch.zeros(horizon, 2, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("batches", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, predicted: Tensor, targets: Tensor) -> None:  # type: ignore[override]
+        self.squared += squared_error_per_timestep(predicted, targets).double()
+        self.batches += 1
+
+    def compute(self) -> Tensor:
+        return (self.squared / self.batches).float()
+
+
 def evaluate_prober(
     prober: Prober,
     representations: Tensor,
@@ -126,7 +151,9 @@ def evaluate_prober(
     batch = min(batch_size, n)
     kept = (n // batch) * batch
     device = next(prober.parameters()).device
-    squared = torch.zeros(representations.shape[1], 2, dtype=torch.float64)
+    # One process scores the whole set here (rank 0 in the probing callback): no sync. The sums
+    # stay on the CPU in float64 (which not every accelerator offers).
+    metric = ProbeMSE(representations.shape[1], sync_on_compute=False)
     decoded = []
     prober.eval()
     with torch.no_grad():
@@ -134,6 +161,6 @@ def evaluate_prober(
             reps = representations[start : start + batch].to(device)
             tgts = normalise_locations(locations[start : start + batch].float()).to(device)
             pred = prober(reps)
-            squared += squared_error_per_timestep(pred, tgts).double().cpu()
+            metric.update(pred.cpu(), tgts.cpu())
             decoded.append(denormalise_locations(pred).cpu())
-    return (squared / (kept // batch)).float(), torch.cat(decoded)
+    return metric.compute(), torch.cat(decoded)
