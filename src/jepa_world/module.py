@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from jepa_world.models.weights_file import WorldModelFileError, state_dict_mismatch
 from jepa_world.models.world_model import WorldModel
+from jepa_world.schedules import cosine_between
 from jepa_world.strategies.base import LossStrategy, StrategyOutput
 
 #: Names under which the embedding statistics are logged (read by the collapse monitor).
@@ -34,8 +35,7 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: flo
     """Learning-rate factor: linear warm-up to 1 over ``warmup_steps``, then cosine to ``min_ratio``."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return cosine_between((step - warmup_steps) / max(1, total_steps - warmup_steps), 1.0, min_ratio)
 
 
 @torch.no_grad()

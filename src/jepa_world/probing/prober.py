@@ -7,10 +7,10 @@ and its units) can be checked on hand-made tensors.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
+
+from jepa_world.schedules import cosine_between
 
 #: Mean and standard deviation of the agent's (x, y) location, fixed by the course so that every
 #: model is scored in the same normalised units whatever data it was trained on.
@@ -107,8 +107,7 @@ def probe_lr(
     if step < warmup_steps:
         return peak * step / warmup_steps
     progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
-    q = 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-    return peak * q + peak * final_fraction * (1.0 - q)
+    return cosine_between(progress, peak, peak * final_fraction)
 
 
 def sample_timesteps(

@@ -15,13 +15,13 @@ after steps that really updated the weights (not after gradient-accumulation bat
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from jepa_world.models.world_model import encode_sequence
+from jepa_world.schedules import cosine_between
 from jepa_world.strategies.base import (
     LossStrategy,
     StrategyOutput,
@@ -37,8 +37,7 @@ def cosine_momentum(step: int, total_steps: int, base: float, final: float) -> f
     """``final - (final - base)·(1 + cos(π·step/total))/2``: ``base`` at 0, ``final`` at the end."""
     if total_steps <= 0:
         return base
-    progress = min(max(step / total_steps, 0.0), 1.0)
-    return final - (final - base) * (1.0 + math.cos(math.pi * progress)) / 2.0
+    return cosine_between(step / total_steps, base, final)
 
 
 @torch.no_grad()
