@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from jepa_world.data.generate import generate_dataset
+import pytest
+from helpers import tiny_data_set
 
 
 @pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> str:
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated `tiny` data set (uint8, 33-frame expert splits), read-only for the tests."""
-    out = tmp_path_factory.mktemp("shared") / "tiny"
-    generate_dataset(str(out), preset="tiny", seed=0, dtype="uint8", expert_steps=33, progress=False)
-    return str(out)
+    return tiny_data_set(tmp_path_factory.mktemp("shared") / "tiny", dtype="uint8", expert_steps=33)

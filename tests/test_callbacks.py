@@ -2,14 +2,12 @@ import types
 import warnings
 
 import lightning as L
-import numpy as np
 import pytest
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from helpers import ConstantEncoder, Windows
+from torch.utils.data import DataLoader
 
 from jepa_world.callbacks import CollapseMonitor, NaNGuard
-from jepa_world.env import random_trajectories, render
 from jepa_world.models import MLPPredictor
 from jepa_world.module import RANK_METRIC, STD_METRIC, JEPAModule
 from jepa_world.strategies import StrategyOutput, VICReg
@@ -18,32 +16,6 @@ from jepa_world.strategies import StrategyOutput, VICReg
 def fake_trainer(step: int, std: float, rank: float) -> types.SimpleNamespace:
     metrics = {STD_METRIC: torch.tensor(std), RANK_METRIC: torch.tensor(rank)}
     return types.SimpleNamespace(global_step=step, current_epoch=0, callback_metrics=metrics, should_stop=False)
-
-
-class Windows(Dataset):
-    def __init__(self, n: int = 16, steps: int = 5) -> None:
-        trajectories = random_trajectories(np.random.default_rng(0), n, steps)
-        self.states = torch.from_numpy(render(trajectories.locations, trajectories.wall_x, trajectories.door_y))
-        self.actions = torch.from_numpy(trajectories.actions)
-
-    def __len__(self) -> int:
-        return len(self.states)
-
-    def __getitem__(self, i):
-        return {"states": self.states[i], "actions": self.actions[i]}
-
-
-class ConstantEncoder(nn.Module):
-    """Collapsed on purpose: every frame maps to the same learned vector."""
-
-    def __init__(self, repr_dim: int = 8) -> None:
-        super().__init__()
-        self.repr_dim = repr_dim
-        self.init_args = {"repr_dim": repr_dim}
-        self.value = nn.Parameter(torch.randn(repr_dim))
-
-    def forward(self, frames):
-        return self.value.expand(frames.shape[0], -1)
 
 
 class NaNAfter(VICReg):

@@ -35,13 +35,13 @@ def test_shipped_configs_are_the_expected_set():
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_shipped_config_runs_on_tiny_data(config, tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cli.main(["fit", "--config", str(config), "--data.data_dir", tiny_data, "--data.num_workers", "0",
+    cli.main(["fit", "--config", str(config), "--data.data_dir", str(tiny_data), "--data.num_workers", "0",
               "--trainer.fast_dev_run", "true", *QUIET])
 
 
 def test_command_line_overrides_reach_the_config(tiny_data, capsys):
     with pytest.raises(SystemExit):
-        cli.main(["fit", "--config", str(CONFIG_DIR / "vicreg.yaml"), "--data.data_dir", tiny_data,
+        cli.main(["fit", "--config", str(CONFIG_DIR / "vicreg.yaml"), "--data.data_dir", str(tiny_data),
                   "--model.lr", "0.0123", "--print_config"])
     assert "lr: 0.0123" in capsys.readouterr().out
 
@@ -50,7 +50,7 @@ def test_fit_writes_one_run_directory_whose_checkpoint_reloads(tiny_data, tmp_pa
     monkeypatch.chdir(tmp_path)
     run = cli.run_lightning([
         "fit", "--config", str(CONFIG_DIR / "vicreg.yaml"),
-        "--data.data_dir", tiny_data, "--data.batch_size", "8", "--data.num_workers", "0",
+        "--data.data_dir", str(tiny_data), "--data.batch_size", "8", "--data.num_workers", "0",
         "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
         *QUIET,
     ])

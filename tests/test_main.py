@@ -9,19 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import tiny_data_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from jepa_world.data.generate import generate_dataset
-
-    root = tmp_path_factory.mktemp("main") / "data"
-    generate_dataset(
-        str(root), preset="tiny", seed=1, train_size=8, expert_steps=33, progress=False
-    )
-    return root
+    return tiny_data_set(tmp_path_factory.mktemp("main") / "data", seed=1, train_size=8, expert_steps=33)
 
 
 @pytest.fixture(scope="module")

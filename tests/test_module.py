@@ -4,9 +4,9 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset
+from helpers import Windows
+from torch.utils.data import DataLoader
 
-from jepa_world.env import random_trajectories, render
 from jepa_world.models import ConvEncoder, MLPPredictor, WorldModel
 from jepa_world.module import (
     RANK_METRIC,
@@ -17,21 +17,6 @@ from jepa_world.module import (
     warmup_cosine,
 )
 from jepa_world.strategies import BYOLEMA, VICReg
-
-
-class Windows(Dataset):
-    """Rendered random trajectories as the DataModule's dict samples, generated in memory."""
-
-    def __init__(self, n: int, steps: int, seed: int = 0) -> None:
-        trajectories = random_trajectories(np.random.default_rng(seed), n, steps)
-        self.states = torch.from_numpy(render(trajectories.locations, trajectories.wall_x, trajectories.door_y))
-        self.actions = torch.from_numpy(trajectories.actions)
-
-    def __len__(self) -> int:
-        return len(self.states)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"states": self.states[i], "actions": self.actions[i]}
 
 
 class CountingVICReg(VICReg):

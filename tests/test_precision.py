@@ -100,9 +100,9 @@ def plain_argv(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["jepa"])
 
 
-def fit_a_few_steps(config: Path, data: str, precision: str, accelerator: str, steps: int = 3):
+def fit_a_few_steps(config: Path, data: Path, precision: str, accelerator: str, steps: int = 3):
     return cli.run_lightning([
-        "fit", "--config", str(config), "--data.data_dir", data, *SMALL,
+        "fit", "--config", str(config), "--data.data_dir", str(data), *SMALL,
         *(NARROW_CONV if "models.ConvEncoder" in config.read_text() else []),
         "--data.num_workers", "0", "--trainer.accelerator", accelerator, "--trainer.devices", "1",
         "--trainer.precision", precision, "--trainer.max_steps", str(steps),

@@ -61,9 +61,9 @@ def slurm_job(monkeypatch, tmp_path):
     return tmp_path
 
 
-def fit(data: str, *extra: str):
+def fit(data: Path, *extra: str):
     return cli.run_lightning([
-        "fit", "--config", str(CONFIG), "--data.data_dir", data, "--data.batch_size", "4",
+        "fit", "--config", str(CONFIG), "--data.data_dir", str(data), "--data.batch_size", "4",
         "--data.window", "5", "--model.encoder.init_args.agent_channels=[4,8,8]",
         "--data.num_workers", "0", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
         "--trainer.limit_val_batches", "0", "--trainer.log_every_n_steps", "1", *QUIET, *extra,

@@ -1,12 +1,10 @@
-import pytest
+from pathlib import Path
 
-from jepa_world.data.generate import generate_dataset
+import pytest
+from helpers import tiny_data_set
 
 
 @pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory):
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small generated data set (uint8 storage), shared by the data tests."""
-    out = tmp_path_factory.mktemp("data") / "tiny"
-    return generate_dataset(
-        str(out), preset="tiny", seed=3, dtype="uint8", expert_steps=33, progress=False
-    )
+    return tiny_data_set(tmp_path_factory.mktemp("data") / "tiny", seed=3, dtype="uint8", expert_steps=33)

@@ -233,7 +233,6 @@ def test_probe_mse_metric_equals_the_course_formula() -> None:
     from jepa_world.probing.fitting import ProbeMSE
     from jepa_world.probing.prober import (
         LOCATION_STD,
-        denormalise_locations,
         mse_pixels_per_timestep,
     )
 

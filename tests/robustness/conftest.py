@@ -8,19 +8,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import tiny_data_set
 from robustness_helpers import write_config
-
-from jepa_world.data.generate import generate_dataset
 
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """24 training trajectories of 17 frames (float32) and 8 per probe split: 40 MB, 1 s."""
-    out = tmp_path_factory.mktemp("robustness") / "tiny"
-    return generate_dataset(
-        str(out), preset="tiny", seed=0, train_size=24, probe_train_size=8, probe_val_size=8,
-        wall_size=8, wall_other_size=8, expert_train_size=8, expert_val_size=8, expert_steps=17,
-        dtype="float32", progress=False,
+    return tiny_data_set(
+        tmp_path_factory.mktemp("robustness") / "tiny", train_size=24, probe_train_size=8,
+        probe_val_size=8, wall_size=8, wall_other_size=8, expert_train_size=8, expert_val_size=8,
+        expert_steps=17, dtype="float32",
     )  # fmt: skip
 
 

@@ -1,8 +1,7 @@
-import numpy as np
 import pytest
 import torch
+from helpers import generated_batch
 
-from jepa_world.env import random_trajectories, render
 from jepa_world.models import ConvEncoder, MLPPredictor, WorldModel
 from jepa_world.strategies import (
     BYOLEMA,
@@ -22,13 +21,6 @@ STRATEGIES = {
     "byol_ema": lambda: BYOLEMA(std_weight=1.0),
     "inverse_dynamics": lambda: InverseDynamics(VICReg(), weight=1.0),
 }
-
-
-def generated_batch(n: int = 8, steps: int = 9, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    rng = np.random.default_rng(seed)
-    trajectories = random_trajectories(rng, n, steps)
-    states = render(trajectories.locations, trajectories.wall_x, trajectories.door_y)
-    return torch.from_numpy(states), torch.from_numpy(trajectories.actions)
 
 
 def tiny_world_model(seed: int = 0) -> WorldModel:

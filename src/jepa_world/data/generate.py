@@ -65,8 +65,9 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(96, 64, 32, 32, 32, 32, 16, "float32", "a few hundred trajectories, for tests"),
     "quickstart": Preset(
-        8000, 1000, 500, 500, 500, 300, 150, "uint8",
-        "about 208k frames, 1.76 GB as uint8: a few minutes of CPU training",
+        8000, 8000, 500, 500, 500, 4000, 150, "uint8",
+        "about 565k frames, 4.8 GB as uint8: a few minutes of CPU training, and probe-train "
+        "sets large enough for the course prober",
     ),
     "course": Preset(
         147008, 9984, 4000, 4000, 4000, 10000, 4000, "float32",

@@ -1,0 +1,57 @@
+"""Small builders shared by the test modules (importable as ``helpers``: see pyproject's pythonpath).
+
+Data sets generated on disk are fixtures in the conftest files; each calls :func:`tiny_data_set`
+with the sizes its tests need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from jepa_world.data.generate import generate_dataset
+from jepa_world.env import random_trajectories, render
+
+
+def tiny_data_set(out: Path, seed: int = 0, **sizes: Any) -> Path:
+    """A ``tiny``-preset data set at ``out`` (every size and the dtype overridable); returns its path."""
+    generate_dataset(str(out), preset="tiny", seed=seed, progress=False, **sizes)
+    return Path(out)
+
+
+def generated_batch(n: int = 4, steps: int = 17, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Rendered random trajectories: states ``(n, steps, 2, 65, 65)`` raw scale, actions ``(n, steps-1, 2)``."""
+    trajectories = random_trajectories(np.random.default_rng(seed), n, steps)
+    states = render(trajectories.locations, trajectories.wall_x, trajectories.door_y)
+    return torch.from_numpy(states), torch.from_numpy(trajectories.actions)
+
+
+class Windows(Dataset):
+    """Rendered random trajectories as the DataModule's dict samples, generated in memory."""
+
+    def __init__(self, n: int = 16, steps: int = 5, seed: int = 0) -> None:
+        self.states, self.actions = generated_batch(n, steps, seed)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        return {"states": self.states[i], "actions": self.actions[i]}
+
+
+class ConstantEncoder(nn.Module):
+    """A collapsed encoder: every frame maps to the same learned vector."""
+
+    def __init__(self, repr_dim: int = 16) -> None:
+        super().__init__()
+        self.repr_dim = repr_dim
+        self.init_args = {"repr_dim": repr_dim}
+        self.value = nn.Parameter(torch.linspace(-1.0, 1.0, repr_dim))
+
+    def forward(self, frames: Tensor) -> Tensor:
+        return self.value.expand(frames.shape[0], -1)
