@@ -124,9 +124,7 @@ def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
     """An empty float32 tensor; in a DataLoader worker, in shared memory already (as
     ``default_collate`` does), so handing it to the main process needs no further copy."""
     if get_worker_info() is not None:
-        numel = int(np.prod(shape))
-        storage = torch.UntypedStorage._new_shared(numel * 4)
-        return torch.tensor([], dtype=torch.float32).set_(storage).view(shape)
+        return torch.empty(shape, dtype=torch.float32).share_memory_()
     return torch.empty(shape, dtype=torch.float32)
 
 

@@ -1,0 +1,41 @@
+"""Every private Lightning member the package relies on, checked against the installed version.
+
+Lightning offers no public way to do three things this package needs: write ``last.ckpt`` on a
+save that is deferred until validation (``ResumableCheckpoint``), know whether LightningCLI is
+instantiating the module with hyperparameters (``module._cli_gave_hyperparameters``), and read
+how many training batches the loop has taken in the epoch (``TrajectoryDataModule`` resumes its
+loader from it). A Lightning release that renames any of them fails here, loudly and by name,
+instead of silently changing resume behaviour.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from jepa_world.callbacks import ResumableCheckpoint
+
+
+def test_model_checkpoint_members_used_by_resumable_checkpoint() -> None:
+    for name in ("_save_last_checkpoint", "_monitor_candidates", "_should_skip_saving_checkpoint"):
+        assert callable(getattr(ModelCheckpoint, name, None)), f"ModelCheckpoint.{name} is gone"
+    assert "trainer" in inspect.signature(ModelCheckpoint._save_last_checkpoint).parameters
+    checkpoint = ResumableCheckpoint(monitor="val/loss", save_last=True)
+    assert hasattr(checkpoint, "_last_global_step_saved"), "ModelCheckpoint._last_global_step_saved is gone"
+    source = inspect.getsource(ModelCheckpoint.on_train_batch_end)
+    assert "_defer_save_until_validation" in source, "ModelCheckpoint no longer defers saves this way"
+
+
+def test_hyperparameter_context_used_by_the_module() -> None:
+    from lightning.pytorch.core.mixins import hparams_mixin
+
+    given = getattr(hparams_mixin, "_given_hyperparameters", None)
+    assert given is not None and hasattr(given, "get"), "hparams_mixin._given_hyperparameters is gone"
+
+
+def test_batch_progress_used_by_the_data_module() -> None:
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    progress = trainer.fit_loop.epoch_loop.batch_progress.current
+    assert isinstance(progress.ready, int), "fit_loop.epoch_loop.batch_progress.current.ready is gone"
