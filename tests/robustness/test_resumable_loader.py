@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from jepa_world.data.datamodule import ResumableLoader, ResumableSampler
+from jepa_world.data.sampling import ResumableLoader, ResumableSampler
 
 DATA = TensorDataset(torch.arange(40))
 

@@ -16,9 +16,9 @@ _LAZY = {
     "generate_dataset": "jepa_world.data.generate",
     "load_manifest": "jepa_world.data.generate",
     "TrajectoryDataModule": "jepa_world.data.datamodule",
-    "WindowDataset": "jepa_world.data.datamodule",
-    "ProbeDataset": "jepa_world.data.datamodule",
-    "Mirror": "jepa_world.data.datamodule",
+    "WindowDataset": "jepa_world.data.datasets",
+    "ProbeDataset": "jepa_world.data.datasets",
+    "Mirror": "jepa_world.data.transforms",
     "show_trajectories": "jepa_world.data.show",
 }
 

@@ -1,4 +1,4 @@
-"""Torch datasets over split directories and the Lightning DataModule that serves training windows.
+"""The Lightning DataModule that serves training windows from a split directory.
 
 Training reads windows of ``L`` consecutive frames from ``train/``; a fixed, seeded fraction of
 its trajectories (whole trajectories, so no frame leaks across) is held out for validation.
@@ -13,347 +13,40 @@ middle of an epoch, sees exactly the batches an uninterrupted run would have see
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
-from torch.utils.data.distributed import DistributedSampler
+from torch.utils.data import DataLoader, Dataset
 
+from jepa_world.data.datasets import ProbeDataset, Sample, WindowDataset, collate_windows
 from jepa_world.data.files import DataError, Split, open_split
-from jepa_world.env.geometry import IMAGE_SIZE, WALL_X_RANGE
+from jepa_world.data.sampling import (
+    ResumableLoader,
+    ResumableSampler,
+    check_full_batch,
+    split_trajectories,
+    windows_per_device,
+)
+from jepa_world.data.transforms import MIRROR, Compose, Mirror
+from jepa_world.env.geometry import WALL_X_RANGE
 
-Sample = dict[str, torch.Tensor]
-_MIRROR = IMAGE_SIZE - 1  # pixel c maps to 64 - c
-
-
-def _as_split(split: Split | str | Path, need_locations: bool = False) -> Split:
-    return split if isinstance(split, Split) else open_split(split, need_locations=need_locations)
-
-
-class WindowDataset(Dataset):
-    """Every window of ``window`` consecutive frames of the chosen trajectories.
-
-    Item ``i`` is window ``i % per_trajectory`` of trajectory ``trajectories[i // per_trajectory]``
-    and is a dict with ``states`` ``(L, 2, 65, 65)`` and ``actions`` ``(L-1, 2)``, float32.
-
-    Args:
-        split: an opened split or its directory.
-        window: frames per window ``L`` (at most the split's ``T``).
-        trajectories: indices of the trajectories to use (default: all).
-        transform: optional function applied to each sample dict (augmentation).
-        batched: let a DataLoader fetch whole batches at once (see :meth:`__getitems__`); it
-            must then use :func:`collate_windows` as its ``collate_fn``.
-    """
-
-    def __init__(
-        self,
-        split: Split | str | Path,
-        window: int = 17,
-        trajectories: np.ndarray | None = None,
-        transform: Callable[[Sample], Sample] | None = None,
-        batched: bool = False,
-    ) -> None:
-        self.split = _as_split(split)
-        steps = self.split.steps
-        if not 2 <= window <= steps:
-            raise ValueError(
-                f"window: {window} frames requested, but {self.split.path} has T = {steps} "
-                f"frames per trajectory; expected 2 <= window <= {steps}"
-            )
-        self.window = window
-        self.per_trajectory = steps - window + 1
-        if trajectories is None:
-            trajectories = np.arange(len(self.split))
-        self.trajectories = np.asarray(trajectories, dtype=np.int64)
-        if self.trajectories.size and (
-            self.trajectories.min() < 0 or self.trajectories.max() >= len(self.split)
-        ):
-            raise ValueError(f"trajectories: indices must lie in [0, {len(self.split)})")
-        self.transform = transform
-        self.batched = batched
-
-    def __len__(self) -> int:
-        return self.trajectories.size * self.per_trajectory
-
-    def __getitems__(self, indices: list[int]) -> list[Sample] | Sample:
-        """A whole batch, read straight into one array per key (the DataLoader's fast path).
-
-        Stacking per-window tensors costs a second copy of a 37 MB batch; here each window is
-        converted from its stored dtype directly into its slot. Returns a list of samples (the
-        usual path) unless ``batched`` is set and there is no per-sample transform.
-        """
-        if not self.batched or self.transform is not None:
-            return [self[i] for i in indices]
-        index = np.asarray(indices, dtype=np.int64)
-        if index.size and (index.min() < 0 or index.max() >= len(self)):
-            raise IndexError(f"window index out of range for {len(self)} windows")
-        trajs = self.trajectories[index // self.per_trajectory]
-        starts = index % self.per_trajectory
-        states_raw, actions_raw = self.split.states.raw, self.split.actions.raw
-        steps = self.window
-        states_t = _batch_tensor((index.size, steps) + states_raw.shape[2:])
-        actions_t = _batch_tensor((index.size, steps - 1, 2))
-        states, actions = states_t.numpy(), actions_t.numpy()
-        for row, (traj, start) in enumerate(zip(trajs.tolist(), starts.tolist(), strict=True)):
-            states[row] = states_raw[traj, start : start + steps]
-            actions[row] = actions_raw[traj, start : start + steps - 1]
-        if self.split.states.scale != 1.0:
-            states *= np.float32(self.split.states.scale)
-        return {"states": states_t, "actions": actions_t}
-
-    def __getitem__(self, index: int) -> Sample:
-        if not 0 <= index < len(self):
-            raise IndexError(f"window {index} out of range for {len(self)} windows")
-        traj = int(self.trajectories[index // self.per_trajectory])
-        start = index % self.per_trajectory
-        stop = start + self.window
-        sample = {
-            "states": torch.from_numpy(self.split.states[traj, start:stop]),
-            "actions": torch.from_numpy(self.split.actions[traj, start : stop - 1]),
-        }
-        return self.transform(sample) if self.transform is not None else sample
-
-
-def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
-    """An empty float32 tensor; in a DataLoader worker, in shared memory already (as
-    ``default_collate`` does), so handing it to the main process needs no further copy."""
-    if get_worker_info() is not None:
-        return torch.empty(shape, dtype=torch.float32).share_memory_()
-    return torch.empty(shape, dtype=torch.float32)
-
-
-def collate_windows(batch: list[Sample] | Sample) -> Sample:
-    """``collate_fn`` for :class:`WindowDataset`: passes a ready batch through, stacks a list."""
-    return batch if isinstance(batch, dict) else default_collate(batch)
-
-
-class ProbeDataset(Dataset):
-    """Whole trajectories of a probe split: ``states`` ``(T, 2, 65, 65)``, ``actions`` ``(T-1, 2)``
-    and ``locations`` ``(T, 2)``, float32.
-
-    Args:
-        split: an opened split or its directory (must hold ``locations.npy``).
-        limit: use only the first ``limit`` trajectories.
-    """
-
-    def __init__(self, split: Split | str | Path, limit: int | None = None) -> None:
-        self.split = _as_split(split, need_locations=True)
-        if self.split.locations is None:
-            raise DataError(
-                f"{self.split.path}/locations.npy: file not found; probe splits need it"
-            )
-        n = len(self.split)
-        self.size = n if limit is None else max(0, min(int(limit), n))
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> Sample:
-        if not 0 <= index < self.size:
-            raise IndexError(f"trajectory {index} out of range for {self.size}")
-        assert self.split.locations is not None
-        return {
-            "states": torch.from_numpy(self.split.states[index]),
-            "actions": torch.from_numpy(self.split.actions[index]),
-            "locations": torch.from_numpy(self.split.locations[index]),
-        }
-
-
-class Mirror:
-    """Reflect a sample across the image's vertical (``axis="x"``) or horizontal (``"y"``) midline.
-
-    The reflection ``c -> 64 - c`` maps the task onto itself exactly: borders 4 and 60 swap,
-    ``door_y`` 10..54 and ``wall_x`` 20..44 map into their own ranges, the Gaussian and the
-    transition rule are symmetric, and the random walks are isotropic. Images flip along one
-    axis, that component of the actions (and locations) changes sign (``x -> 64 - x``).
-
-    Mirroring in x turns ``wall_x`` into ``64 - wall_x``: with training walls outside 40..44
-    it shows the model walls at 40..44, the columns ``probe_wall_other`` keeps out of training.
-    Mirroring in y leaves ``wall_x`` alone.
-
-    Args:
-        axis: "x" (columns) or "y" (rows).
-        p: probability of mirroring each sample.
-    """
-
-    def __init__(self, axis: str = "y", p: float = 0.5) -> None:
-        if axis not in ("x", "y"):
-            raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p: expected a probability in [0, 1], got {p}")
-        self.axis, self.p = axis, p
-        self.component = 0 if axis == "x" else 1
-        self.image_dim = -1 if axis == "x" else -2
-
-    def __call__(self, sample: Sample) -> Sample:
-        if self.p <= 0 or (self.p < 1 and torch.rand(()) >= self.p):
-            return sample
-        out = dict(sample)
-        out["states"] = torch.flip(sample["states"], dims=[self.image_dim])
-        actions = sample["actions"].clone()
-        actions[..., self.component] = -actions[..., self.component]
-        out["actions"] = actions
-        if "locations" in sample:
-            locations = sample["locations"].clone()
-            locations[..., self.component] = _MIRROR - locations[..., self.component]
-            out["locations"] = locations
-        return out
-
-
-class Compose:
-    """Apply transforms in order."""
-
-    def __init__(self, transforms: list[Callable[[Sample], Sample]]) -> None:
-        self.transforms = list(transforms)
-
-    def __call__(self, sample: Sample) -> Sample:
-        for transform in self.transforms:
-            sample = transform(sample)
-        return sample
-
-
-def split_trajectories(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded partition of ``range(n)`` into sorted (train, val) trajectory indices."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction: expected a fraction in [0, 1), got {val_fraction}")
-    n_val = 0 if val_fraction == 0 else max(1, int(round(n * val_fraction)))
-    if n_val >= n:
-        raise ValueError(
-            f"val_fraction: {val_fraction} of {n} trajectories leaves none for training"
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def windows_per_device(windows: int, world_size: int) -> int:
-    """Training windows each process reads per epoch: :class:`ResumableSampler` (a
-    ``DistributedSampler`` that keeps every window) pads the epoch to a multiple of ``world_size``."""
-    return math.ceil(windows / world_size)
-
-
-def check_full_batch(
-    train_dir: Path, windows: int, trajectories: int, batch_size: int, world_size: int
-) -> None:
-    """Refuse a training set that gives each process fewer windows than one batch.
-
-    The training loader drops an incomplete last batch (``drop_last``), so such a run would train
-    nothing: Lightning would stop with "no training batches" and exit successfully.
-    """
-    per_device = windows_per_device(windows, world_size)
-    if batch_size > per_device:
-        raise ValueError(
-            f"batch_size: {batch_size} is larger than the {per_device} training windows of "
-            f"{train_dir} per device ({windows} windows of {trajectories} trajectories shared by "
-            f"{world_size} device(s)); the training loader drops an incomplete batch, so nothing "
-            "would be trained: lower it, train on fewer devices or generate more data"
-        )
-
-
-class ResumableSampler(DistributedSampler):
-    """Shuffled training order fixed by ``(seed, epoch)``, sharded over ranks, resumable mid-epoch.
-
-    The order of epoch ``e`` never depends on how many epochs this process has already drawn, so a
-    resumed process reproduces it; :meth:`resume` makes the next pass over epoch ``e`` skip the
-    samples an interrupted run had already trained on. Being a ``DistributedSampler``, Lightning
-    uses it as it is under DDP instead of wrapping it (each rank reads its own shard).
-
-    Args:
-        dataset: the dataset to index (only its length is used).
-        num_replicas: number of ranks sharing the epoch (1 without DDP).
-        rank: this process's rank.
-        shuffle: draw a fresh permutation per epoch (else the natural order).
-        seed: seed of the permutations; epoch ``e`` uses ``seed + e``.
-    """
-
-    def __init__(
-        self,
-        dataset: Dataset,
-        num_replicas: int = 1,
-        rank: int = 0,
-        shuffle: bool = True,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
-        self._resume: tuple[int, int] | None = None
-
-    def resume(self, epoch: int, skip: int) -> None:
-        """Continue epoch ``epoch`` after its first ``skip`` samples (of this rank's shard)."""
-        self.set_epoch(epoch)
-        self._resume = (epoch, skip)
-
-    def __iter__(self):  # type: ignore[override]
-        indices = list(super().__iter__())
-        if self._resume is not None:
-            epoch, skip = self._resume
-            self._resume = None  # only the first pass after a resume is shortened
-            if epoch == self.epoch:
-                indices = indices[skip:]
-        return iter(indices)
-
-
-class ResumableLoader(DataLoader):
-    """A training ``DataLoader`` whose position in its epoch is saved in Lightning checkpoints.
-
-    Lightning calls :meth:`state_dict` when it writes a checkpoint and :meth:`load_state_dict`
-    when it resumes from one. The position is the number of batches the training loop has taken
-    in the current epoch (``progress``, read from the trainer, not counted here: the loop fetches
-    ahead of what it has trained on). The loader must use a :class:`ResumableSampler`.
-
-    Args:
-        progress: returns ``(batches taken this epoch, whether the epoch is over)``.
-        *args, **kwargs: those of ``DataLoader``.
-    """
-
-    def __init__(
-        self, *args: Any, progress: Callable[[], tuple[int, bool]] | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        if not isinstance(self.sampler, ResumableSampler):
-            raise TypeError(
-                f"ResumableLoader: expected a ResumableSampler, got {type(self.sampler).__name__}"
-            )
-        self.progress = progress
-
-    def state_dict(self) -> dict[str, Any]:
-        batches, finished = self.progress() if self.progress is not None else (0, False)
-        sampler = self.sampler
-        assert isinstance(sampler, ResumableSampler)
-        return {
-            "epoch": int(sampler.epoch),
-            "batches": int(batches),
-            "finished": bool(finished),
-            "batch_size": self.batch_size,
-            "num_replicas": sampler.num_replicas,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        sampler = self.sampler
-        assert isinstance(sampler, ResumableSampler)
-        epoch, batches = int(state.get("epoch", 0)), int(state.get("batches", 0))
-        if state.get("finished", False):
-            sampler.resume(epoch + 1, 0)
-            return
-        same = (state.get("batch_size"), state.get("num_replicas")) == (
-            self.batch_size,
-            sampler.num_replicas,
-        )
-        if not same and batches:
-            warnings.warn(
-                f"resuming epoch {epoch} after {batches} batches, but the checkpoint used batch "
-                f"size {state.get('batch_size')} on {state.get('num_replicas')} process(es) and "
-                f"this run {self.batch_size} on {sampler.num_replicas}: the epoch restarts from "
-                "its first batch",
-                stacklevel=2,
-            )
-            batches = 0
-        assert self.batch_size is not None
-        sampler.resume(epoch, batches * self.batch_size)
+__all__ = [
+    "Compose",
+    "Mirror",
+    "ProbeDataset",
+    "ResumableLoader",
+    "ResumableSampler",
+    "TrajectoryDataModule",
+    "WindowDataset",
+    "check_full_batch",
+    "collate_windows",
+    "split_trajectories",
+    "windows_per_device",
+]
 
 
 class TrajectoryDataModule(L.LightningDataModule):
@@ -478,7 +171,7 @@ class TrajectoryDataModule(L.LightningDataModule):
         if not excluded:
             return
         low, high = excluded
-        mirrored = {_MIRROR - x for x in range(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1)
+        mirrored = {MIRROR - x for x in range(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1)
                     if not low <= x <= high}  # fmt: skip
         leaked = sorted(x for x in mirrored if low <= x <= high)
         if leaked:
