@@ -15,11 +15,8 @@ import pytest
 import torch
 
 from jepa_world.env import render
-from jepa_world.env.trajectories import (
-    expert_trajectories,
-    random_trajectories,
-    wall_run_trajectories,
-)
+from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
+from jepa_world.env.trajectories import random_trajectories
 from jepa_world.models import CoordinateEncoder, count_parameters, load_world_model
 from jepa_world.models.coordinate import contract_state
 from jepa_world.probing import read_metrics

@@ -17,7 +17,8 @@ import torch
 
 from jepa_world.data.generate import PRESETS
 from jepa_world.env import render
-from jepa_world.env.trajectories import expert_trajectories, random_trajectories
+from jepa_world.env.probe_trajectories import expert_trajectories
+from jepa_world.env.trajectories import random_trajectories
 from jepa_world.probing.baselines import OracleModel
 from jepa_world.probing.fitting import evaluate_prober, train_prober
 from jepa_world.probing.prober import mse_pixels_per_timestep

@@ -32,13 +32,9 @@ from jepa_world.data.files import (
     to_units,
 )
 from jepa_world.env.geometry import IMAGE_SIZE, parse_wall_range
+from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
 from jepa_world.env.render import render
-from jepa_world.env.trajectories import (
-    Trajectories,
-    expert_trajectories,
-    random_trajectories,
-    wall_run_trajectories,
-)
+from jepa_world.env.trajectories import Trajectories, random_trajectories
 from jepa_world.io import atomic_path
 
 MANIFEST = "dataset.json"

@@ -11,14 +11,9 @@ from jepa_world.env.geometry import (
     parse_wall_range,
 )
 from jepa_world.env.physics import blocked_steps, simulate
+from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
 from jepa_world.env.render import agent_centroid, layout_from_walls, render, render_agent, wall_mask
-from jepa_world.env.trajectories import (
-    Trajectories,
-    expert_trajectories,
-    random_trajectories,
-    sample_layouts,
-    wall_run_trajectories,
-)
+from jepa_world.env.trajectories import Trajectories, random_trajectories, sample_layouts
 
 __all__ = [
     "AGENT_PEAK",
