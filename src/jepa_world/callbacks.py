@@ -286,6 +286,12 @@ class FrameRate(L.Callback):
     validation. The first ``warmup_batches`` batches (and the first after each validation) are
     not counted. Logs ``train/frames_per_s`` and prints the average when training ends.
 
+    Why not Lightning's ``ThroughputMonitor``: it reports rolling per-window rates per device and
+    nothing at the end of the run, while the benchmarks and the docs quote one run-average of
+    frames (not samples) per second with the warm-up and the batches after each validation left
+    out, which this callback prints. Use ``ThroughputMonitor`` as well when you want FLOPs or
+    per-device figures; the two do not interfere.
+
     Args:
         warmup_batches: Batches at the start of training left out of the average.
     """

@@ -181,6 +181,8 @@ class JEPAModule(L.LightningModule):
             for term, value in out.terms.items():
                 self.log(f"train/{term}", value, batch_size=batch_size)
             if self._trainer is not None and self.trainer.optimizers:
+                # One "lr" curve, logged here rather than by LearningRateMonitor, which would log one
+                # curve per parameter group (decayed and not), always equal in this schedule.
                 self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=batch_size)
         if self.global_step % self.stats_every_n_steps == 0:
             for stat, value in embedding_stats(embeddings).items():
