@@ -7,10 +7,11 @@ bash scripts/setup.sh
 . .venv/bin/activate
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 DATA=${JEPA_DATA_DIR:-data/quickstart}
-RUN=${JEPA_RUN_DIR:-runs/quickstart}
+RUNS=${JEPA_RUN_DIR:-runs}   # the run goes to $RUNS/quickstart/version_<n>/
 if [ ! -f "$DATA/dataset.json" ]; then
   jepa data generate --out "$DATA" --preset quickstart
 fi
-jepa fit --config configs/quickstart.yaml --data.data_dir "$DATA" --trainer.default_root_dir "$RUN"
-CKPT=$(ls -t $(find "$RUN" -name last.ckpt) | head -n 1)
+jepa fit --config configs/quickstart.yaml --data.data_dir "$DATA" \
+  --trainer.default_root_dir "$RUNS" --trainer.logger.init_args.save_dir "$RUNS"
+CKPT=$(ls -t $(find "$RUNS/quickstart" -name last.ckpt) | head -n 1)
 jepa probe --ckpt "$CKPT" --data "$DATA"
