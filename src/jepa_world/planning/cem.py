@@ -41,14 +41,14 @@ class CEM(Planner):
 
     def __init__(
         self,
-        horizon: int = 40,
-        samples: int = 256,
-        elites: int = 16,
-        iterations: int = 3,
+        horizon: int = 60,
+        samples: int = 128,
+        elites: int = 12,
+        iterations: int = 2,
         init_std: float = 1.5,
         min_std: float = 0.05,
         momentum: float = 0.1,
-        knots: int = 5,
+        knots: int = 4,
     ) -> None:
         super().__init__(horizon)
         name = type(self).__name__

@@ -34,8 +34,8 @@ class GradientPlanner(Planner):
 
     def __init__(
         self,
-        horizon: int = 40,
-        steps: int = 20,
+        horizon: int = 60,
+        steps: int = 10,
         lr: float = 0.3,
         restarts: int = 8,
         init_std: float = 1.0,

@@ -50,9 +50,9 @@ class MPCSettings:
 
     steps: int = EPISODE_STEPS
     replan_every: int = 5
-    cost: CostMode = "sum"
+    cost: CostMode = "weighted"
     max_norm: float = MAX_ACTION_NORM
-    plan_norm: float | None = None
+    plan_norm: float | None = 1.8
     batch_size: int | None = None
 
     @property

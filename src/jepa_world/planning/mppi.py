@@ -47,13 +47,13 @@ class MPPI(Planner):
 
     def __init__(
         self,
-        horizon: int = 40,
-        samples: int = 256,
-        iterations: int = 3,
+        horizon: int = 60,
+        samples: int = 128,
+        iterations: int = 2,
         noise_std: float = 1.5,
         temperature: float = 0.1,
-        knots: int = 5,
-        explore: float = 0.25,
+        knots: int = 4,
+        explore: float = 0.5,
         explore_std: float = 3.0,
     ) -> None:
         super().__init__(horizon)
