@@ -41,7 +41,7 @@ class CEM(Planner):
 
     def __init__(
         self,
-        horizon: int = 60,
+        horizon: int = 80,
         samples: int = 128,
         elites: int = 12,
         iterations: int = 2,

@@ -34,7 +34,7 @@ class GradientPlanner(Planner):
 
     def __init__(
         self,
-        horizon: int = 60,
+        horizon: int = 80,
         steps: int = 10,
         lr: float = 0.3,
         restarts: int = 8,

@@ -47,7 +47,7 @@ class MPPI(Planner):
 
     def __init__(
         self,
-        horizon: int = 60,
+        horizon: int = 80,
         samples: int = 128,
         iterations: int = 2,
         noise_std: float = 1.5,

@@ -31,7 +31,7 @@ class RandomActions(Planner):
         horizon: Actions per plan.
     """
 
-    def __init__(self, horizon: int = 60) -> None:
+    def __init__(self, horizon: int = 80) -> None:
         super().__init__(horizon)
 
     @torch.no_grad()
