@@ -27,13 +27,20 @@ class Holder(pl.LightningModule):
 
 
 def small_callback(**kwargs) -> PlanningCallback:
-    return PlanningCallback(episodes=4, planner=MPPI(horizon=80, samples=32), replan_every=10, **kwargs)
+    return PlanningCallback(
+        episodes=4, planner=MPPI(horizon=80, samples=32), replan_every=10, **kwargs
+    )
 
 
 def test_evaluate_reports_success_with_the_simulator() -> None:
     module = Holder()
     numbers = small_callback(seed=2, steps=80).evaluate(module)
-    assert set(numbers) == {"plan/success_final", "plan/success_reach", "plan/final_distance", "plan/seconds"}
+    assert set(numbers) == {
+        "plan/success_final",
+        "plan/success_reach",
+        "plan/final_distance",
+        "plan/seconds",
+    }
     assert numbers["plan/success_final"] >= 0.5
     assert module.world_model.training is False  # simulator_model() is built in eval mode, kept
 

@@ -21,18 +21,30 @@ SMALL = [
 @pytest.mark.slow
 def test_plan_on_the_released_model_beats_the_random_floor(weights, tmp_path, capsys) -> None:
     out = tmp_path / "plans"
-    assert main(["--ckpt", str(weights), "--episodes", "6", "--seed", "11", "--out", str(out), *SMALL]) == 0
+    assert (
+        main(["--ckpt", str(weights), "--episodes", "6", "--seed", "11", "--out", str(out), *SMALL])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "model" in printed and "random" in printed and "simulator" in printed
     summary = json.loads((out / "summary.json").read_text())
     model, floor = summary["model"]["summary"], summary["random"]["summary"]
     assert model["final"]["success"] >= 0.5 > floor["final"]["success"]
     assert model["final_distance"] < floor["final_distance"]
-    for name in ("model.npz", "model.json", "random.npz", "simulator.npz", "episodes.png", "success_curve.png"):
+    for name in (
+        "model.npz",
+        "model.json",
+        "random.npz",
+        "simulator.npz",
+        "episodes.png",
+        "success_curve.png",
+    ):
         assert (out / name).is_file(), name
     record = load_episodes(out / "model")
     assert np.array_equal(replay(record), record.positions)
-    assert record.settings["seed"] == 11 and record.settings["planner"]["class_path"].endswith("MPPI")
+    assert record.settings["seed"] == 11 and record.settings["planner"]["class_path"].endswith(
+        "MPPI"
+    )
     assert np.linalg.norm(record.actions, axis=-1).max() <= 2.45 + 1e-5
 
 
@@ -62,5 +74,19 @@ def test_unknown_planner_zero_episodes_and_bad_files_are_one_line_errors(weights
 
 def test_planner_short_names_expand_to_class_paths() -> None:
     assert expand_planner_names(["--planner", "CEM"])[1] == "jepa_world.planning.cem.CEM"
-    assert expand_planner_names(["--planner=gradient"]) == ["--planner=jepa_world.planning.gradient.GradientPlanner"]
+    assert expand_planner_names(["--planner=gradient"]) == [
+        "--planner=jepa_world.planning.gradient.GradientPlanner"
+    ]
     assert expand_planner_names(["--planner", "my.pkg.Planner"])[1] == "my.pkg.Planner"
+
+
+@pytest.mark.parametrize("name", ["mppi", "cem", "gradient"])
+def test_planner_configs_parse(name: str) -> None:
+    from pathlib import Path
+
+    from jepa_world.planning.cli import build_parser
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "planning" / f"{name}.yaml"
+    config = build_parser().parse_args(["--config", str(path), "--ckpt", "model_weights.pth"])
+    assert config.planner.class_path.rpartition(".")[2].lower().startswith(name[:3])
+    assert config.planner.init_args.horizon == 80 and config.cost == "weighted"

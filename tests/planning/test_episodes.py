@@ -82,7 +82,9 @@ def test_reach_counts_exactly_sqrt2() -> None:
 
 def test_wilson_interval() -> None:
     low, high = wilson_interval(200, 200)
-    assert math.isclose(high, 1.0) and 0.98 < low < 0.985  # 100 % of 200: the interval still admits 98.1 %
+    assert (
+        math.isclose(high, 1.0) and 0.98 < low < 0.985
+    )  # 100 % of 200: the interval still admits 98.1 %
     low, high = wilson_interval(100, 200)
     assert low < 0.5 < high and math.isclose(low + high, 1.0, rel_tol=1e-9)
     assert wilson_interval(0, 0) == (0.0, 1.0)
@@ -95,7 +97,13 @@ def test_episode_file_round_trips_and_replays(tmp_path) -> None:
     from jepa_world.env.physics import simulate
 
     positions = simulate(e.start, actions, e.wall_x, e.door_y)
-    rec = EpisodeRecord(e, actions, positions, {"seed": 4, "planner": {"class_path": "x"}}, summarise(positions, e.goal))
+    rec = EpisodeRecord(
+        e,
+        actions,
+        positions,
+        {"seed": 4, "planner": {"class_path": "x"}},
+        summarise(positions, e.goal),
+    )
     npz, meta = save_episodes(rec, tmp_path / "model")
     assert npz.name == "model.npz" and meta.name == "model.json"
     header = json.loads(meta.read_text())

@@ -86,7 +86,12 @@ def test_the_model_is_left_as_it_was(weights) -> None:
     model = load_world_model(weights).train()
     flags = [p.requires_grad for p in model.parameters()]
     e = same_room(2)
-    plan_episodes(model, e, GradientPlanner(horizon=4, steps=2, restarts=2), MPCSettings(steps=4, replan_every=2))
+    plan_episodes(
+        model,
+        e,
+        GradientPlanner(horizon=4, steps=2, restarts=2),
+        MPCSettings(steps=4, replan_every=2),
+    )
     assert model.training
     assert [p.requires_grad for p in model.parameters()] == flags
     assert all(p.grad is None for p in model.parameters())

@@ -16,7 +16,9 @@ def quadratic(actions: torch.Tensor) -> torch.Tensor:
 
 
 PLANNERS = {
-    "mppi": lambda: MPPI(horizon=5, samples=128, iterations=15, noise_std=0.5, knots=5, explore=0.1),
+    "mppi": lambda: MPPI(
+        horizon=5, samples=128, iterations=15, noise_std=0.5, knots=5, explore=0.1
+    ),
     "cem": lambda: CEM(horizon=5, samples=128, elites=10, iterations=15, knots=5),
     "gradient": lambda: GradientPlanner(horizon=5, steps=150, lr=0.05, restarts=2),
 }
@@ -40,7 +42,9 @@ def test_planner_respects_the_action_limit(name: str) -> None:
     def cost(actions: torch.Tensor) -> torch.Tensor:
         return (actions - far).pow(2).sum(dim=(-1, -2))
 
-    plan = PLANNERS[name]().optimise(cost, torch.zeros(1, 5, 2), 1.5, torch.Generator().manual_seed(1))
+    plan = PLANNERS[name]().optimise(
+        cost, torch.zeros(1, 5, 2), 1.5, torch.Generator().manual_seed(1)
+    )
     norms = plan.norm(dim=-1)
     assert norms.max() <= 1.5 + 1e-5
     assert norms.min() > 1.4  # pushed to the edge, towards the optimum
@@ -51,7 +55,9 @@ def test_planner_respects_the_action_limit(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PLANNERS))
 def test_planner_is_reproducible_with_its_generator(name: str) -> None:
     runs = [
-        PLANNERS[name]().optimise(quadratic, torch.zeros(2, 5, 2), 2.45, torch.Generator().manual_seed(7))
+        PLANNERS[name]().optimise(
+            quadratic, torch.zeros(2, 5, 2), 2.45, torch.Generator().manual_seed(7)
+        )
         for _ in range(2)
     ]
     assert torch.equal(runs[0], runs[1])
@@ -66,7 +72,9 @@ def test_mppi_never_returns_a_worse_plan_than_its_warm_start() -> None:
 
 
 def test_random_actions_are_inside_the_disc_and_ignore_the_cost() -> None:
-    plan = RandomActions(horizon=500).optimise(quadratic, torch.zeros(2, 500, 2), 2.45, torch.Generator().manual_seed(0))
+    plan = RandomActions(horizon=500).optimise(
+        quadratic, torch.zeros(2, 500, 2), 2.45, torch.Generator().manual_seed(0)
+    )
     norms = plan.norm(dim=-1)
     assert norms.max() <= 2.45 + 1e-6 and norms.mean() > 1.3  # uniform in the disc: mean 2/3 r
 

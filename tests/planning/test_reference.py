@@ -24,7 +24,9 @@ def test_simulator_predictor_follows_the_transition_rule() -> None:
     actions = rng.uniform(-2.4, 2.4, (300, 12, 2)).astype(np.float32)
     truth = simulate(e.start, actions, e.wall_x, e.door_y)
     model = simulator_model()
-    z0 = torch.cat([torch.from_numpy(e.start), torch.from_numpy(np.stack([e.wall_x, e.door_y], 1)).float()], 1)
+    z0 = torch.cat(
+        [torch.from_numpy(e.start), torch.from_numpy(np.stack([e.wall_x, e.door_y], 1)).float()], 1
+    )
     unrolled = model.unroll(z0, torch.from_numpy(actions))
     assert np.allclose(unrolled[:, :, :2].numpy(), truth, atol=1e-4)
     assert (truth[:, 1:] == truth[:, :-1]).all(-1).any()  # some steps were blocked

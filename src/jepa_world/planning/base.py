@@ -156,4 +156,6 @@ def smooth_noise(
 def check_init(owner: str, init: Tensor, horizon: int) -> None:
     """``init`` must be ``(B, horizon, 2)``."""
     if init.ndim != 3 or init.shape[1] != horizon or init.shape[2] != 2:
-        raise ValueError(f"{owner}: expected an initial plan of shape (B, {horizon}, 2), got {tuple(init.shape)}")
+        raise ValueError(
+            f"{owner}: expected an initial plan of shape (B, {horizon}, 2), got {tuple(init.shape)}"
+        )

@@ -66,7 +66,9 @@ class PlanningCallback(Callback):
             raise ValueError(f"PlanningCallback: episodes must be >= 1, got {episodes}")
         self.every_n_epochs = every_n_epochs
         self.planner = planner if planner is not None else MPPI()
-        self.settings = MPCSettings(steps=steps, replan_every=replan_every, cost=cost, plan_norm=plan_norm)
+        self.settings = MPCSettings(
+            steps=steps, replan_every=replan_every, cost=cost, plan_norm=plan_norm
+        )
         self.episodes: Episodes = sample_episodes(np.random.default_rng(seed), episodes, layouts)
         self.seed = seed
         self.model_attribute = model_attribute
@@ -88,7 +90,9 @@ class PlanningCallback(Callback):
         """Run the episodes on the module's world model; the numbers that get logged."""
         model = getattr(pl_module, self.model_attribute)
         tic = time.perf_counter()
-        result = plan_episodes(model, self.episodes, self.planner, self.settings, self.seed, pl_module.device)
+        result = plan_episodes(
+            model, self.episodes, self.planner, self.settings, self.seed, pl_module.device
+        )
         summary = summarise(result.positions, self.episodes.goal)
         self.last_summary = summary
         return {

@@ -53,7 +53,9 @@ class CEM(Planner):
         super().__init__(horizon)
         name = type(self).__name__
         if not 1 <= elites < samples:
-            raise ValueError(f"{name}: expected 1 <= elites < samples, got elites={elites}, samples={samples}")
+            raise ValueError(
+                f"{name}: expected 1 <= elites < samples, got elites={elites}, samples={samples}"
+            )
         if iterations < 1:
             raise ValueError(f"{name}: iterations must be >= 1, got {iterations}")
         if not init_std > 0 or not min_std >= 0 or not 0 <= momentum < 1:

@@ -26,6 +26,7 @@ import torch
 from jsonargparse import ArgumentParser, lazy_instance
 from torch import nn
 
+from jepa_world.planning import PLANNERS
 from jepa_world.planning.base import CostMode, Planner
 from jepa_world.planning.episodes import EpisodeRecord, sample_episodes, save_episodes
 from jepa_world.planning.mpc import MPCSettings, check_world_model, plan_episodes, record
@@ -33,16 +34,16 @@ from jepa_world.planning.mppi import MPPI
 from jepa_world.planning.reference import RandomActions, simulator_model
 
 #: Short names of ``--planner``.
-PLANNER_NAMES: dict[str, str] = {
-    "mppi": "jepa_world.planning.mppi.MPPI",
-    "cem": "jepa_world.planning.cem.CEM",
-    "gradient": "jepa_world.planning.gradient.GradientPlanner",
-}
+PLANNER_NAMES: dict[str, str] = PLANNERS
 
 #: Files ``--out`` may write (and, with ``--overwrite``, replace); nothing else is touched.
 RESULT_FILES: tuple[str, ...] = tuple(
     f"{row}.{ext}" for row in ("model", "random", "simulator") for ext in ("npz", "json")
 ) + ("summary.json", "episodes.png", "success_curve.png")
+
+
+#: The default ``--planner``: MPPI with its own defaults (the benchmark settings).
+DEFAULT_PLANNER = lazy_instance(MPPI)
 
 
 def load_world_model_file(path: str) -> nn.Module:
@@ -56,7 +57,7 @@ def plan_command(
     ckpt: str,
     episodes: int = 200,
     layouts: Literal["seen", "unseen"] = "seen",
-    planner: Planner = lazy_instance(MPPI),
+    planner: Planner = DEFAULT_PLANNER,
     cost: CostMode = "weighted",
     replan_every: int = 5,
     plan_norm: float | None = 1.8,
@@ -96,7 +97,9 @@ def plan_command(
     if target is not None:
         check_out_dir(target, overwrite)
     model = check_world_model(load_world_model_file(ckpt), owner=f"{ckpt}")
-    settings = MPCSettings(replan_every=replan_every, cost=cost, plan_norm=plan_norm, batch_size=batch_size)
+    settings = MPCSettings(
+        replan_every=replan_every, cost=cost, plan_norm=plan_norm, batch_size=batch_size
+    )
     chosen = sample_episodes(np.random.default_rng(seed), episodes, layouts)
     common = {
         "episodes": episodes,
@@ -112,13 +115,18 @@ def plan_command(
     }
     rows: list[tuple[str, nn.Module, Planner, MPCSettings]] = [("model", model, planner, settings)]
     if references:
-        floor = MPCSettings(replan_every=replan_every, cost=cost, plan_norm=None, batch_size=batch_size)
+        floor = MPCSettings(
+            replan_every=replan_every, cost=cost, plan_norm=None, batch_size=batch_size
+        )
         rows.append(("random", model, RandomActions(planner.horizon), floor))
         rows.append(("simulator", simulator_model(), planner, settings))
     records: dict[str, EpisodeRecord] = {}
     for name, world, chosen_planner, chosen_settings in rows:
         result = plan_episodes(world, chosen, chosen_planner, chosen_settings, seed=seed)
-        extra = {"row": name, "model": ckpt if name != "simulator" else "simulator (true state and physics)"}
+        extra = {
+            "row": name,
+            "model": ckpt if name != "simulator" else "simulator (true state and physics)",
+        }
         if name == "random":
             extra["planner"] = chosen_planner.settings()
             extra["plan_norm"] = chosen_settings.planning_norm
@@ -157,13 +165,17 @@ def write_outputs(target: Path, records: dict[str, EpisodeRecord], figure_episod
     target.mkdir(parents=True, exist_ok=True)
     for name, rec in records.items():
         save_episodes(rec, target / name)
-    summary = {name: {"settings": rec.settings, "summary": rec.summary} for name, rec in records.items()}
+    summary = {
+        name: {"settings": rec.settings, "summary": rec.summary} for name, rec in records.items()
+    }
     with atomic_path(target / "summary.json") as tmp:
         Path(tmp).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     model = records["model"]
     layouts = model.settings.get("layouts")
     save_figure(
-        plot_episodes(model, figure_episodes, f"{layouts} layouts: executed paths (start o, goal *)"),
+        plot_episodes(
+            model, figure_episodes, f"{layouts} layouts: executed paths (start o, goal *)"
+        ),
         target / "episodes.png",
     )
     save_figure(plot_success_curves(records, f"{layouts} layouts"), target / "success_curve.png")

@@ -236,7 +236,11 @@ def load_episodes(stem: str | Path) -> EpisodeRecord:
         arrays = {key: data[key] for key in data.files}
     episodes = Episodes(arrays["wall_x"], arrays["door_y"], arrays["start"], arrays["goal"])
     return EpisodeRecord(
-        episodes, arrays["actions"], arrays["positions"], header.get("settings", {}), header.get("summary", {})
+        episodes,
+        arrays["actions"],
+        arrays["positions"],
+        header.get("settings", {}),
+        header.get("summary", {}),
     )
 
 

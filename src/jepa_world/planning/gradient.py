@@ -58,7 +58,9 @@ class GradientPlanner(Planner):
         b, h, _ = init.shape
         noise = torch.randn(b, self.restarts, h, 2, generator=generator, device=init.device)
         noise[:, 0] = 0.0
-        params = (clip_actions(init, max_norm)[:, None] + self.init_std * noise).requires_grad_(True)
+        params = (clip_actions(init, max_norm)[:, None] + self.init_std * noise).requires_grad_(
+            True
+        )
         optimiser = torch.optim.Adam([params], lr=self.lr)
         with torch.enable_grad():
             for _ in range(self.steps):

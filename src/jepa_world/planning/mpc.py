@@ -22,7 +22,13 @@ from torch import Tensor, nn
 from jepa_world.env.geometry import AGENT_PEAK
 from jepa_world.env.physics import simulate
 from jepa_world.env.render import render
-from jepa_world.planning.base import COST_MODES, CostMode, Planner, clip_actions, representation_cost
+from jepa_world.planning.base import (
+    COST_MODES,
+    CostMode,
+    Planner,
+    clip_actions,
+    representation_cost,
+)
 from jepa_world.planning.episodes import EpisodeRecord, Episodes, summarise
 
 #: Largest norm of an executed (and imagined) action, pixels; the same for every planner.
@@ -62,9 +68,13 @@ class MPCSettings:
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.replan_every < 1:
-            raise ValueError(f"MPCSettings: steps and replan_every must be >= 1, got {self.steps}, {self.replan_every}")
+            raise ValueError(
+                f"MPCSettings: steps and replan_every must be >= 1, got {self.steps}, {self.replan_every}"
+            )
         if self.cost not in COST_MODES:
-            raise ValueError(f"MPCSettings: unknown cost {self.cost!r}; expected one of {', '.join(COST_MODES)}")
+            raise ValueError(
+                f"MPCSettings: unknown cost {self.cost!r}; expected one of {', '.join(COST_MODES)}"
+            )
         if not self.max_norm > 0:
             raise ValueError(f"MPCSettings: max_norm must be > 0, got {self.max_norm}")
         if self.plan_norm is not None and not 0 < self.plan_norm <= self.max_norm:
@@ -144,7 +154,9 @@ def _run_batch(
     while t < settings.steps:
         with torch.no_grad():
             z0 = model.encoder(frames_at(positions[:, t], episodes).to(device))
-        cost = representation_cost(model, z0, z_goal, settings.cost, steps=min(h, settings.steps - t))
+        cost = representation_cost(
+            model, z0, z_goal, settings.cost, steps=min(h, settings.steps - t)
+        )
         plan = planner.optimise(cost, plan, settings.planning_norm, generator)
         todo = min(k, settings.steps - t, h)
         executed = clip_actions(plan[:, :todo], settings.max_norm).cpu().numpy().astype(np.float32)
@@ -188,7 +200,11 @@ def plan_episodes(
     parts = []
     with frozen_for_planning(model):
         for lo in range(0, len(episodes), size):
-            parts.append(_run_batch(model, episodes.take(slice(lo, lo + size)), planner, settings, generator, device))
+            parts.append(
+                _run_batch(
+                    model, episodes.take(slice(lo, lo + size)), planner, settings, generator, device
+                )
+            )
     seconds = time.perf_counter() - tic
     return PlanResult(
         np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), seconds
@@ -215,9 +231,7 @@ def plan_episode(
     return plan_episodes(world_model, episodes, planner, settings, seed)
 
 
-def record(
-    episodes: Episodes, result: PlanResult, settings: dict[str, object]
-) -> EpisodeRecord:
+def record(episodes: Episodes, result: PlanResult, settings: dict[str, object]) -> EpisodeRecord:
     """Bundle a run into an :class:`~jepa_world.planning.episodes.EpisodeRecord` with its summary."""
     summary = summarise(result.positions, episodes.goal)
     summary["seconds_per_episode"] = result.seconds / len(episodes)

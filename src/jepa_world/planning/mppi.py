@@ -59,9 +59,13 @@ class MPPI(Planner):
         super().__init__(horizon)
         name = type(self).__name__
         if samples < 2 or iterations < 1:
-            raise ValueError(f"{name}: samples must be >= 2 and iterations >= 1, got {samples}, {iterations}")
+            raise ValueError(
+                f"{name}: samples must be >= 2 and iterations >= 1, got {samples}, {iterations}"
+            )
         if not noise_std > 0 or not temperature > 0:
-            raise ValueError(f"{name}: noise_std and temperature must be > 0, got {noise_std}, {temperature}")
+            raise ValueError(
+                f"{name}: noise_std and temperature must be > 0, got {noise_std}, {temperature}"
+            )
         if knots < 2:
             raise ValueError(f"{name}: knots must be >= 2, got {knots}")
         self.samples = samples
@@ -69,7 +73,9 @@ class MPPI(Planner):
         self.noise_std = float(noise_std)
         self.temperature = float(temperature)
         if not 0 <= explore < 1 or not explore_std > 0:
-            raise ValueError(f"{name}: expected 0 <= explore < 1 and explore_std > 0, got {explore}, {explore_std}")
+            raise ValueError(
+                f"{name}: expected 0 <= explore < 1 and explore_std > 0, got {explore}, {explore_std}"
+            )
         self.knots = knots
         self.explore = float(explore)
         self.explore_std = float(explore_std)

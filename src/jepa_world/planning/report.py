@@ -84,11 +84,21 @@ def plot_success_curves(records: Mapping[str, EpisodeRecord], title: str = "") -
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for (name, record), colour in zip(records.items(), ("tab:blue", "tab:grey", "tab:orange", "tab:green")):
+    for (name, record), colour in zip(
+        records.items(), ("tab:blue", "tab:grey", "tab:orange", "tab:green"), strict=False
+    ):
         curves = success_curve(record.positions, record.episodes.goal)
         steps = np.arange(curves["reach"].shape[0])
-        ax.plot(steps, 100 * curves["reach"], "-", color=colour, label=f"{name}: within √2 px by step t")
-        ax.plot(steps, 100 * curves["final"], "--", color=colour, label=f"{name}: within 4.5 px at step t")
+        ax.plot(
+            steps, 100 * curves["reach"], "-", color=colour, label=f"{name}: within √2 px by step t"
+        )
+        ax.plot(
+            steps,
+            100 * curves["final"],
+            "--",
+            color=colour,
+            label=f"{name}: within 4.5 px at step t",
+        )
     ax.set_xlabel("environment steps (budget)")
     ax.set_ylabel("episodes (%)")
     ax.set_ylim(-2, 102)
