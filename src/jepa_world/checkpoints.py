@@ -221,6 +221,20 @@ def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def normalise_trust_flags(argv: list[str]) -> list[str]:
+    """For jsonargparse commands (``jepa probe``, ``jepa plan``): accept the argparse spelling
+    ``--trust-pickle`` and ``--trust-modules X`` beside ``--trust_pickle true`` / ``--trust_modules X``."""
+    out = []
+    for arg in argv:
+        if arg == "--trust-pickle":
+            out.append("--trust_pickle=true")
+        elif arg == "--trust-modules" or arg.startswith("--trust-modules="):
+            out.append(arg.replace("--trust-modules", "--trust_modules", 1))
+        else:
+            out.append(arg)
+    return out
+
+
 def _check_lightning_layout(payload: Any, path: Path) -> None:
     if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict):
         found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__

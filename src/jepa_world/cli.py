@@ -71,6 +71,7 @@ COMMANDS: dict[str, Command] = {
     "data": Command("jepa_world.data.cli:main", "generate, check or show trajectory data sets"),
     "probe": Command("jepa_world.probing.cli:main", "evaluate a checkpoint with the course probes"),
     "export": Command("jepa_world.export:main", "write model_weights.pth from a checkpoint"),
+    "plan": Command("jepa_world.planning.cli:main", "goal-reaching episodes planned with a world model"),
 }
 
 

@@ -274,3 +274,17 @@ def test_trust_checks_class_paths_before_importing(marker: Path) -> None:
         resolve_class("jepa_world.models.encoders.nn.Linear", ("jepa_world",), torch.nn.Module, "encoder")
     assert resolve_class("jepa_world.models.ConvEncoder", ("jepa_world",), torch.nn.Module, "encoder")
     assert not marker.exists() and "evil_models" not in sys.modules
+
+
+@pytest.mark.parametrize("maker", [_weights(_popen), _weights(_evil), _pickled(".ckpt")], ids=["popen", "foreign", "pickle"])
+def test_jepa_plan_refuses_crafted_files_too(
+    maker: Callable[[Path, Path, Path, Path], Path],
+    marker: Path,
+    trained_checkpoint: Path,
+    trained_weights: Path,
+    tmp_path: Path,
+) -> None:
+    path = maker(trained_checkpoint, trained_weights, tmp_path, marker)
+    with pytest.raises(SystemExit, match="refused"):
+        cli.main(["plan", "--ckpt", str(path), "--episodes", "1"])
+    assert not marker.exists() and "evil_models" not in sys.modules

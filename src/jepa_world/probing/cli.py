@@ -12,7 +12,12 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
-from jepa_world.checkpoints import PICKLE_OPT_IN, CheckpointError, load_model
+from jepa_world.checkpoints import (
+    PICKLE_OPT_IN,
+    CheckpointError,
+    load_model,
+    normalise_trust_flags,
+)
 from jepa_world.data.files import DataError
 from jepa_world.probing.evaluator import ProbeSettings, evaluate_repeated
 from jepa_world.probing.results import ALL_SETS, ProbeResult, RepeatedResult
@@ -153,23 +158,10 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def normalise_flags(argv: list[str]) -> list[str]:
-    """Accept the spelling of the other commands: ``--trust-pickle`` and ``--trust-modules X``."""
-    out = []
-    for arg in argv:
-        if arg == "--trust-pickle":
-            out.append("--trust_pickle=true")
-        elif arg == "--trust-modules" or arg.startswith("--trust-modules="):
-            out.append(arg.replace("--trust-modules", "--trust_modules", 1))
-        else:
-            out.append(arg)
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``jepa probe``."""
     parser = build_parser()
-    config = parser.parse_args(normalise_flags(list(sys.argv[1:] if argv is None else argv)))
+    config = parser.parse_args(normalise_trust_flags(list(sys.argv[1:] if argv is None else argv)))
     options = config.as_dict()
     options.pop("config", None)
     fields = set(ProbeSettings.__dataclass_fields__)
