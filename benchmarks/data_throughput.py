@@ -23,9 +23,13 @@ from jepa_world.data.datamodule import TrajectoryDataModule
 from jepa_world.data.generate import generate_dataset
 
 ONE = dict(
-    probe_train_size=1, probe_val_size=1, wall_size=1, wall_other_size=1,
-    expert_train_size=1, expert_val_size=1,
-)  # fmt: skip
+    probe_train_size=1,
+    probe_val_size=1,
+    wall_size=1,
+    wall_other_size=1,
+    expert_train_size=1,
+    expert_val_size=1,
+)
 
 
 def directory_bytes(path: Path) -> int:
@@ -65,8 +69,10 @@ def main() -> None:
     parser.add_argument("--scratch", default=tempfile.gettempdir())
     args = parser.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")  # fmt: skip
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
     root = Path(tempfile.mkdtemp(prefix="jepa_bench_", dir=args.scratch))
     try:
         print(f"generation, train_size={args.train_size} (T=17):")

@@ -63,8 +63,12 @@ def plot_strategies(results: list[dict], out: Path, title: str) -> None:
 
 
 def plot_training(best: Path, strategies: Path | None, results: list[dict], out: Path) -> None:
-    panels = [("train/loss", "loss"), ("train/prediction", "prediction term"),
-              ("train/variance", "variance term"), ("train/embedding_std", "embedding std")]  # fmt: skip
+    panels = [
+        ("train/loss", "loss"),
+        ("train/prediction", "prediction term"),
+        ("train/variance", "variance term"),
+        ("train/embedding_std", "embedding std"),
+    ]
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(20, 3.6))
     for ax, (tag, title) in zip(axes[:-1], panels, strict=True):
         steps, values = scalars(best, tag)
@@ -91,9 +95,14 @@ def plot_training(best: Path, strategies: Path | None, results: list[dict], out:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategies", default="runs/strategies", help="benchmarks/strategies.py's --out")
-    parser.add_argument("--best", default="runs/best/version_0",
-                        help="the released model's run directory ('none': no training figure)")  # fmt: skip
+    parser.add_argument(
+        "--strategies", default="runs/strategies", help="benchmarks/strategies.py's --out"
+    )
+    parser.add_argument(
+        "--best",
+        default="runs/best/version_0",
+        help="the released model's run directory ('none': no training figure)",
+    )
     parser.add_argument("--strategies-png", default="docs/results_strategies.png")
     parser.add_argument("--training-png", default="docs/results_training.png")
     parser.add_argument("--title", default="compact model", help="what the strategies trained")
@@ -105,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         plot_strategies(results, Path(args.strategies_png), args.title)
         print(f"wrote {args.strategies_png}")
     if args.best != "none":
-        plot_training(Path(args.best), strategies if results else None, results, Path(args.training_png))
+        plot_training(
+            Path(args.best), strategies if results else None, results, Path(args.training_png)
+        )
         print(f"wrote {args.training_png}")
     return 0
 

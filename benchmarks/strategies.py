@@ -49,7 +49,10 @@ from jepa_world.module import embedding_stats
 ROOT = Path(__file__).resolve().parents[1]
 #: The strategies compared, each with the ``model.strategy`` block of ``configs/<name>.yaml``.
 STRATEGIES = ("vicreg", "byol_ema", "variance", "contrastive", "sigreg")
-INVERSE_DYNAMICS = {"class_path": "jepa_world.strategies.InverseDynamics", "init_args": {"weight": 1.0}}
+INVERSE_DYNAMICS = {
+    "class_path": "jepa_world.strategies.InverseDynamics",
+    "init_args": {"weight": 1.0},
+}
 SETS = ("normal", "wall", "wall_other", "expert")
 MIN_STD, MIN_RANK = 1e-2, 1.5
 
@@ -95,7 +98,9 @@ def first_frame_stats(weights: Path, eval_dir: Path, n: int = 1024) -> dict[str,
     return {k: float(v) for k, v in stats.items()}
 
 
-def one_variant(name: str, block: dict[str, Any], args: argparse.Namespace, env: dict[str, str]) -> dict:
+def one_variant(
+    name: str, block: dict[str, Any], args: argparse.Namespace, env: dict[str, str]
+) -> dict:
     out = Path(args.out).resolve() / name
     result_file = out / "result.json"
     if result_file.exists():
@@ -106,24 +111,64 @@ def one_variant(name: str, block: dict[str, Any], args: argparse.Namespace, env:
     fragment = out / "strategy.yaml"
     fragment.write_text(yaml.safe_dump({"model": {"strategy": block}}, sort_keys=False))
     print(f"[{name}] training {args.steps} steps", flush=True)
-    seconds, text = run([
-        "jepa", "fit", "--config", args.base, "--config", str(fragment),
-        "--data.data_dir", args.train, "--trainer.max_steps", str(args.steps),
-        "--seed_everything", str(args.seed),
-        "--trainer.logger.init_args.save_dir", str(out.parent),
-        "--trainer.logger.init_args.name", name, "--trainer.logger.init_args.version", "run",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        *args.fit_args.split(),
-    ], log, env)  # fmt: skip
+    seconds, text = run(
+        [
+            "jepa",
+            "fit",
+            "--config",
+            args.base,
+            "--config",
+            str(fragment),
+            "--data.data_dir",
+            args.train,
+            "--trainer.max_steps",
+            str(args.steps),
+            "--seed_everything",
+            str(args.seed),
+            "--trainer.logger.init_args.save_dir",
+            str(out.parent),
+            "--trainer.logger.init_args.name",
+            name,
+            "--trainer.logger.init_args.version",
+            "run",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.enable_model_summary",
+            "false",
+            *args.fit_args.split(),
+        ],
+        log,
+        env,
+    )
     rate = re.search(r"FrameRate: .* = ([0-9.]+) frames/s", text)
     warnings = len(re.findall(r"Representation collapse at step", text))
     weights = out / "model_weights.pth"
-    run(["jepa", "export", str(out / "run" / "checkpoints" / "last.ckpt"), "--out", str(weights)], log, env)
+    run(
+        ["jepa", "export", str(out / "run" / "checkpoints" / "last.ckpt"), "--out", str(weights)],
+        log,
+        env,
+    )
     print(f"[{name}] trained in {seconds:.0f} s; probing", flush=True)
-    probe_seconds, _ = run([
-        "jepa", "probe", "--ckpt", str(weights), "--data", args.eval, "--out", str(out / "probe"),
-        "--plots", "false", "--progress", "false", "--command", f"benchmarks/strategies.py ({name})",
-    ], log, env)  # fmt: skip
+    probe_seconds, _ = run(
+        [
+            "jepa",
+            "probe",
+            "--ckpt",
+            str(weights),
+            "--data",
+            args.eval,
+            "--out",
+            str(out / "probe"),
+            "--plots",
+            "false",
+            "--progress",
+            "false",
+            "--command",
+            f"benchmarks/strategies.py ({name})",
+        ],
+        log,
+        env,
+    )
     report = json.loads((out / "probe" / "probe_results.json").read_text())
     stats = first_frame_stats(weights, Path(args.eval))
     result = {
@@ -163,20 +208,28 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="configs/best.yaml", help="the config every variant starts from")
+    parser.add_argument(
+        "--base", default="configs/best.yaml", help="the config every variant starts from"
+    )
     parser.add_argument("--train", default="data/best", help="training data directory")
     parser.add_argument("--eval", default="data/best_eval", help="evaluation sets (probe_* splits)")
     parser.add_argument("--steps", type=int, default=3000, help="training steps of every variant")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/strategies", help="where the runs and results go")
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
-    parser.add_argument("--fit-args", default="", help="more `jepa fit` options for every variant, "
-                        "written with '=', e.g. --fit-args=--model.teacher_forcing=false")  # fmt: skip
+    parser.add_argument(
+        "--fit-args",
+        default="",
+        help="more `jepa fit` options for every variant, "
+        "written with '=', e.g. --fit-args=--model.teacher_forcing=false",
+    )
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the runs")
     args = parser.parse_args(argv)
     for field in ("train", "eval"):
         if not (Path(getattr(args, field)) / "dataset.json").exists():
-            parser.error(f"--{field} {getattr(args, field)}: no dataset.json there; generate it first")
+            parser.error(
+                f"--{field} {getattr(args, field)}: no dataset.json there; generate it first"
+            )
     args.base = str(Path(args.base).resolve())
     everything = variants(Path(args.base))
     chosen = [n for n in args.only.split(",") if n] or list(everything)
@@ -195,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(Path(args.out) / "strategies.json", json.dumps(results, indent=2))
     print()
     print(table(results))
-    print(f"\npython benchmarks/strategies.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(
+        f"\npython benchmarks/strategies.py {' '.join(argv if argv is not None else sys.argv[1:])}"
+    )
     return 0
 
 

@@ -81,9 +81,13 @@ DEFAULT_CONFIG = CONFIGS / "vicreg.yaml"
 WINDOW = 17
 #: Probe splits are not used here: one trajectory each keeps generation fast.
 ONE_EACH = dict(
-    probe_train_size=1, probe_val_size=1, wall_size=1, wall_other_size=1,
-    expert_train_size=1, expert_val_size=1,
-)  # fmt: skip
+    probe_train_size=1,
+    probe_val_size=1,
+    wall_size=1,
+    wall_other_size=1,
+    expert_train_size=1,
+    expert_val_size=1,
+)
 QUIET = ["--trainer.enable_model_summary", "false"]
 
 
@@ -149,8 +153,14 @@ class StepClock(Callback):
     step of ``bare`` (if any) and ticks ``bare_clock``; runs ``profiler`` (if any) over the steps
     after the first ``warmup``."""
 
-    def __init__(self, clock: Clock, warmup: int = 0, profiler: cProfile.Profile | None = None,
-                 bare: BareLoop | None = None, bare_clock: Clock | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        clock: Clock,
+        warmup: int = 0,
+        profiler: cProfile.Profile | None = None,
+        bare: BareLoop | None = None,
+        bare_clock: Clock | None = None,
+    ) -> None:
         self.clock, self.warmup, self.profiler = clock, warmup, profiler
         self.bare, self.bare_clock = bare, bare_clock
 
@@ -200,10 +210,14 @@ def ensure_data(root: Path, train_size: int) -> Path:
     if out.is_dir():
         found = load_manifest(out).get("sizes", {}).get("train_size")
         if found != train_size:
-            raise SystemExit(f"{out}: holds {found} training trajectories, expected {train_size}; remove it")
+            raise SystemExit(
+                f"{out}: holds {found} training trajectories, expected {train_size}; remove it"
+            )
         return out
     started = time.perf_counter()
-    generate_dataset(str(out), "tiny", train_size=train_size, dtype="uint8", progress=False, **ONE_EACH)
+    generate_dataset(
+        str(out), "tiny", train_size=train_size, dtype="uint8", progress=False, **ONE_EACH
+    )
     print(f"generated {out} ({train_size} trajectories) in {time.perf_counter() - started:.0f} s")
     return out
 
@@ -242,13 +256,19 @@ def _load() -> str:
 def common_args(spec: ModelSpec, data: Path, args: argparse.Namespace) -> list[str]:
     """What both (b) and (c) parse: the config, the data and the batch."""
     return [
-        "--config", str(spec.config), *spec.overrides,
-        "--data.data_dir", str(data),
-        "--data.window", str(WINDOW),
-        "--data.batch_size", str(args.batch_size),
+        "--config",
+        str(spec.config),
+        *spec.overrides,
+        "--data.data_dir",
+        str(data),
+        "--data.window",
+        str(WINDOW),
+        "--data.batch_size",
+        str(args.batch_size),
         *(["--data.num_workers", str(args.num_workers)] if args.num_workers is not None else []),
-        "--trainer.precision", args.precision,
-    ]  # fmt: skip
+        "--trainer.precision",
+        args.precision,
+    ]
 
 
 def build(spec: ModelSpec, data: Path, args: argparse.Namespace):
@@ -299,8 +319,9 @@ class BareLoop:
     module, loader, batch, AdamW parameter groups, learning-rate schedule, gradient clipping and
     strategy hook (EMA), and nothing else."""
 
-    def __init__(self, module, datamodule, clip: float, device: torch.device, precision: str,
-                 total: int) -> None:  # fmt: skip
+    def __init__(
+        self, module, datamodule, clip: float, device: torch.device, precision: str, total: int
+    ) -> None:
         from jepa_world.module import warmup_cosine
 
         self.module = module.to(device).train()
@@ -310,7 +331,10 @@ class BareLoop:
         decay = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
         no_decay = [p for p in module.parameters() if p.requires_grad and p.ndim < 2]
         self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": module.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            [
+                {"params": decay, "weight_decay": module.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
             lr=module.lr,
             betas=module.betas,
         )
@@ -341,11 +365,14 @@ class BareLoop:
         self.optimizer.step()
         self.schedule.step()
         self.steps += 1
-        self.module.strategy.on_after_optimizer_step(self.module.world_model, self.steps, self.total)
+        self.module.strategy.on_after_optimizer_step(
+            self.module.world_model, self.steps, self.total
+        )
 
 
-def run_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str],
-            clock: StepClock) -> None:  # fmt: skip
+def run_fit(
+    spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str], clock: StepClock
+) -> None:
     """``jepa fit`` for ``warmup + steps`` steps, built as :func:`jepa_world.cli.run_lightning`
     builds it, with ``clock`` added to its callbacks."""
     from jepa_world import cli
@@ -359,15 +386,26 @@ def run_fit(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: 
         trainer_defaults={**cli.TRAINER_DEFAULTS, "callbacks": [clock]},
         auto_configure_optimizers=False,
         args=[
-            "fit", *common_args(spec, data, args), *device_args, *QUIET,
-            "--trainer.max_steps", str(args.warmup + args.steps),
-            "--trainer.limit_val_batches", "0", *shlex.split(args.fit_args),
+            "fit",
+            *common_args(spec, data, args),
+            *device_args,
+            *QUIET,
+            "--trainer.max_steps",
+            str(args.warmup + args.steps),
+            "--trainer.limit_val_batches",
+            "0",
+            *shlex.split(args.fit_args),
         ],
-    )  # fmt: skip
+    )
 
 
-def bench_pair(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
-               device_args: list[str]) -> Pair:  # fmt: skip
+def bench_pair(
+    spec: ModelSpec,
+    data: Path,
+    args: argparse.Namespace,
+    device: torch.device,
+    device_args: list[str],
+) -> Pair:
     """(b) and (c) interleaved step by step: after each ``jepa fit`` step, one bare step.
 
     A ``jepa fit`` step is timed from the end of the previous bare step to its own end, a bare
@@ -378,7 +416,9 @@ def bench_pair(spec: ModelSpec, data: Path, args: argparse.Namespace, device: to
     bare = BareLoop(module, datamodule, clip, device, args.precision, args.warmup + args.steps)
     fit_clock, bare_clock = Clock(device), Clock(device)
     try:
-        run_fit(spec, data, args, device_args, StepClock(fit_clock, bare=bare, bare_clock=bare_clock))
+        run_fit(
+            spec, data, args, device_args, StepClock(fit_clock, bare=bare, bare_clock=bare_clock)
+        )
     finally:
         bare.close()
         gc.collect()  # the finished trainer's loader workers go with it
@@ -405,19 +445,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench_model(spec: ModelSpec, data: Path, args: argparse.Namespace, device: torch.device,
-                device_args: list[str]) -> Rates:  # fmt: skip
+def bench_model(
+    spec: ModelSpec,
+    data: Path,
+    args: argparse.Namespace,
+    device: torch.device,
+    device_args: list[str],
+) -> Rates:
     rates = Rates([], [], 0)
     for _ in range(args.repeats):
         rates.pairs.append(bench_pair(spec, data, args, device, device_args))
-        line = f"bare {rates.pairs[-1].bare[0]:,.0f}, jepa fit {rates.pairs[-1].fit[0]:,.0f} frames/s"
+        line = (
+            f"bare {rates.pairs[-1].bare[0]:,.0f}, jepa fit {rates.pairs[-1].fit[0]:,.0f} frames/s"
+        )
         line += f" (per CPU second {rates.pairs[-1].bare[1]:,.0f}, {rates.pairs[-1].fit[1]:,.0f})"
         if args.compare_logging:
             with every_term_logged_every_step():
                 rates.every_step.append(bench_pair(spec, data, args, device, device_args))
             pair = rates.every_step[-1]
-            line += (f"; with every term logged every step: bare {pair.bare[0]:,.0f}, jepa fit "
-                     f"{pair.fit[0]:,.0f} (per CPU second {pair.bare[1]:,.0f}, {pair.fit[1]:,.0f})")  # fmt: skip
+            line += (
+                f"; with every term logged every step: bare {pair.bare[0]:,.0f}, jepa fit "
+                f"{pair.fit[0]:,.0f} (per CPU second {pair.bare[1]:,.0f}, {pair.fit[1]:,.0f})"
+            )
         print(f"  {spec.name}: {line}", flush=True)
     module, _, _ = build(spec, data, args)
     rates.params = sum(p.numel() for p in module.world_model.parameters() if p.requires_grad)
@@ -449,7 +498,10 @@ def _status(pid: int) -> dict[str, int]:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return {}
-    return {k: int(v) for k, v in re.findall(r"^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB", text, re.M)}
+    return {
+        k: int(v)
+        for k, v in re.findall(r"^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB", text, re.M)
+    }
 
 
 def _children(pid: int) -> list[int]:
@@ -489,7 +541,9 @@ class MemorySampler:
                 sample = {
                     "anon": main.get("RssAnon", 0) + main.get("RssShmem", 0),
                     "file": main.get("RssFile", 0),
-                    "workers_anon": sum(w.get("RssAnon", 0) + w.get("RssShmem", 0) for w in workers),
+                    "workers_anon": sum(
+                        w.get("RssAnon", 0) + w.get("RssShmem", 0) for w in workers
+                    ),
                     "workers_file": sum(w.get("RssFile", 0) for w in workers),
                 }
                 for key, value in sample.items():
@@ -497,14 +551,25 @@ class MemorySampler:
             self._stop.wait(self.every_s)
 
 
-def measure_memory(spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str],
-                   scratch: Path) -> dict[str, int]:  # fmt: skip
+def measure_memory(
+    spec: ModelSpec, data: Path, args: argparse.Namespace, device_args: list[str], scratch: Path
+) -> dict[str, int]:
     """Run ``jepa fit`` for ``--memory-steps`` steps in a fresh process; peak memory in kB."""
     command = [
-        sys.executable, "-m", "jepa_world.cli", "fit", *common_args(spec, data, args), *device_args, *QUIET,
-        "--trainer.max_steps", str(args.memory_steps), "--trainer.limit_val_batches", "0",
-        "--trainer.enable_progress_bar", "false",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "jepa_world.cli",
+        "fit",
+        *common_args(spec, data, args),
+        *device_args,
+        *QUIET,
+        "--trainer.max_steps",
+        str(args.memory_steps),
+        "--trainer.limit_val_batches",
+        "0",
+        "--trainer.enable_progress_bar",
+        "false",
+    ]
     with open(scratch / f"memory_{data.name}.log", "w") as log:
         process = subprocess.Popen(command, cwd=scratch, stdout=log, stderr=subprocess.STDOUT)
         with MemorySampler(process.pid) as sampler:
@@ -527,26 +592,50 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="steps before the timing starts")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved runs per model (0: memory only)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="interleaved runs per model (0: memory only)"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=None, help="default: the config's")
     parser.add_argument("--precision", default="32-true", help="as --trainer.precision")
-    parser.add_argument("--small", type=int, default=1500, help="trajectories of the smaller data set")
+    parser.add_argument(
+        "--small", type=int, default=1500, help="trajectories of the smaller data set"
+    )
     parser.add_argument("--memory-steps", type=int, default=10, help="steps of each memory run")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="profile jepa fit's timed steps (cProfile) and print the top N functions")
-    parser.add_argument("--models", default="default,compact", help="comma-separated: default, compact")
-    parser.add_argument("--fit-args", default="", help="extra `jepa fit` options for (c), written "
-                        "with '=', e.g. --fit-args=--trainer.enable_progress_bar=false")  # fmt: skip
-    parser.add_argument("--compare-logging", action="store_true",
-                        help="also time jepa fit with every loss term logged at every step")  # fmt: skip
-    parser.add_argument("--scratch", default="/tmp/jepa_throughput", help="data sets and run output")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile jepa fit's timed steps (cProfile) and print the top N functions",
+    )
+    parser.add_argument(
+        "--models", default="default,compact", help="comma-separated: default, compact"
+    )
+    parser.add_argument(
+        "--fit-args",
+        default="",
+        help="extra `jepa fit` options for (c), written "
+        "with '=', e.g. --fit-args=--trainer.enable_progress_bar=false",
+    )
+    parser.add_argument(
+        "--compare-logging",
+        action="store_true",
+        help="also time jepa fit with every loss term logged at every step",
+    )
+    parser.add_argument(
+        "--scratch", default="/tmp/jepa_throughput", help="data sets and run output"
+    )
     args = parser.parse_args(argv)
     needed = math.ceil((args.warmup + args.steps) * args.batch_size / 0.9)
     if args.small < needed:
-        parser.error(f"--small {args.small}: one epoch must hold the measured steps; use >= {needed}")
+        parser.error(
+            f"--small {args.small}: one epoch must hold the measured steps; use >= {needed}"
+        )
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -568,7 +657,11 @@ def main(argv: list[str] | None = None) -> None:
     del datamodule
     if args.repeats:
         print(f"  (a) data pipeline: {pipeline:,.0f} frames/s (num_workers={workers})", flush=True)
-    results = [(spec, bench_model(spec, large, args, device, device_args)) for spec in specs if args.repeats]
+    results = [
+        (spec, bench_model(spec, large, args, device, device_args))
+        for spec in specs
+        if args.repeats
+    ]
 
     for spec in specs if args.profile else []:
         profiler = cProfile.Profile()
@@ -582,24 +675,34 @@ def main(argv: list[str] | None = None) -> None:
             memory.append((data, measure_memory(specs[0], data, args, device_args, scratch)))
 
     print()
-    print(f"python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
-    print(f"machine: {describe_machine(device)}; device {device}; precision {args.precision}; "
-          f"load average at the end {_load()}")  # fmt: skip
-    print(f"batch {args.batch_size} x window {WINDOW} = {args.batch_size * WINDOW} frames/step; "
-          f"median of {args.steps} timed steps after {args.warmup}; {args.repeats} repeats; "
-          f"num_workers={workers}; data {large.name} (uint8)")  # fmt: skip
+    print(
+        f"python benchmarks/throughput.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
+    )
+    print(
+        f"machine: {describe_machine(device)}; device {device}; precision {args.precision}; "
+        f"load average at the end {_load()}"
+    )
+    print(
+        f"batch {args.batch_size} x window {WINDOW} = {args.batch_size * WINDOW} frames/step; "
+        f"median of {args.steps} timed steps after {args.warmup}; {args.repeats} repeats; "
+        f"num_workers={workers}; data {large.name} (uint8)"
+    )
     print()
     if results:
         extra = args.compare_logging
-        print("| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
-              "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
-              + (" (c')/(b), every term logged every step | (c')/(b), CPU time |" if extra else ""))  # fmt: skip
+        print(
+            "| model | trainable params | (a) data frames/s | (b) bare loop frames/s | (c) jepa fit frames/s | "
+            "(c)/(b) | (c)/(b), CPU time | (a)/(c) |"
+            + (" (c')/(b), every term logged every step | (c')/(b), CPU time |" if extra else "")
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if extra else ""))
         for spec, rates in results:
             fit = Rates.best(rates.pairs, "fit")
-            row = (f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {Rates.best(rates.pairs, 'bare'):,.0f} | "
-                   f"{fit:,.0f} | {Rates.ratio(rates.pairs, 0):.3f} | {Rates.ratio(rates.pairs, 1):.3f} | "
-                   f"{pipeline / fit:.1f} |")  # fmt: skip
+            row = (
+                f"| {spec.name} | {rates.params:,} | {pipeline:,.0f} | {Rates.best(rates.pairs, 'bare'):,.0f} | "
+                f"{fit:,.0f} | {Rates.ratio(rates.pairs, 0):.3f} | {Rates.ratio(rates.pairs, 1):.3f} | "
+                f"{pipeline / fit:.1f} |"
+            )
             if extra:
                 row += f" {Rates.ratio(rates.every_step, 0):.3f} | {Rates.ratio(rates.every_step, 1):.3f} |"
             print(row)
@@ -607,14 +710,21 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(f"`jepa fit`, {specs[0].name}, {args.memory_steps} steps; peak resident memory:")
         print()
-        print("| train trajectories | on disk | training process, anonymous + shared | "
-              "training process, file-backed | loader workers, anonymous + shared | "
-              "loader workers, file-backed |")  # fmt: skip
+        print(
+            "| train trajectories | on disk | training process, anonymous + shared | "
+            "training process, file-backed | loader workers, anonymous + shared | "
+            "loader workers, file-backed |"
+        )
         print("|---:|---:|---:|---:|---:|---:|")
         for data, peak in memory:
-            print(f"| {data.name.removeprefix('train')} | {bytes_on_disk(data) / 1e9:.2f} GB | "
-                  + " | ".join(f"{peak[k] / 1024:,.0f} MB" for k in ("anon", "file", "workers_anon", "workers_file"))
-                  + " |")  # fmt: skip
+            print(
+                f"| {data.name.removeprefix('train')} | {bytes_on_disk(data) / 1e9:.2f} GB | "
+                + " | ".join(
+                    f"{peak[k] / 1024:,.0f} MB"
+                    for k in ("anon", "file", "workers_anon", "workers_file")
+                )
+                + " |"
+            )
 
 
 if __name__ == "__main__":

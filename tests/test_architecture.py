@@ -54,5 +54,9 @@ def test_no_import_cycles() -> None:
 
 
 def test_no_source_file_is_a_god_file() -> None:
-    long = {str(p.relative_to(SRC)): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert not long, f"split these files (over {MAX_LINES} lines): {long}"

@@ -15,7 +15,9 @@ from jepa_world.strategies import StrategyOutput, VICReg
 
 def fake_trainer(step: int, std: float, rank: float) -> types.SimpleNamespace:
     metrics = {STD_METRIC: torch.tensor(std), RANK_METRIC: torch.tensor(rank)}
-    return types.SimpleNamespace(global_step=step, current_epoch=0, callback_metrics=metrics, should_stop=False)
+    return types.SimpleNamespace(
+        global_step=step, current_epoch=0, callback_metrics=metrics, should_stop=False
+    )
 
 
 class NaNAfter(VICReg):
@@ -36,14 +38,20 @@ class NaNAfter(VICReg):
 
 def trainer(**kwargs) -> L.Trainer:
     return L.Trainer(
-        accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, **kwargs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
     )
 
 
 def test_collapse_monitor_warns_with_step_and_numbers():
     monitor = CollapseMonitor(min_std=0.01, min_effective_rank=1.5, check_every_n_steps=10)
-    with pytest.warns(UserWarning, match=r"collapse at step 20: mean per-dimension std 0.001 < 0.01"):
+    with pytest.warns(
+        UserWarning, match=r"collapse at step 20: mean per-dimension std 0.001 < 0.01"
+    ):
         monitor.on_train_batch_end(fake_trainer(20, 0.001, 4.0), None, None, None, 0)
 
 
@@ -58,7 +66,9 @@ def test_collapse_monitor_is_quiet_on_healthy_embeddings_and_between_checks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         monitor.on_train_batch_end(fake_trainer(10, 0.9, 20.0), None, None, None, 0)
-        monitor.on_train_batch_end(fake_trainer(15, 0.0, 0.0), None, None, None, 0)  # not a check step
+        monitor.on_train_batch_end(
+            fake_trainer(15, 0.0, 0.0), None, None, None, 0
+        )  # not a check step
     assert monitor.strikes == 0
 
 
@@ -77,7 +87,9 @@ def test_collapse_monitor_stops_after_patience_consecutive_checks():
 
 
 def test_collapse_monitor_stops_a_collapsed_run():
-    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg(), stats_every_n_steps=1)
+    module = JEPAModule(
+        ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg(), stats_every_n_steps=1
+    )
     run = trainer(max_steps=20, callbacks=[CollapseMonitor(check_every_n_steps=1, patience=2)])
     with pytest.warns(UserWarning, match="collapse"):
         run.fit(module, DataLoader(Windows(), batch_size=2))
@@ -86,18 +98,26 @@ def test_collapse_monitor_stops_a_collapsed_run():
 
 def test_nan_guard_names_the_step_and_the_term():
     guard = NaNGuard()
-    outputs = {"loss": torch.tensor(float("nan")), "terms": {"prediction": torch.tensor(0.1), "variance": torch.tensor(float("inf"))}}
+    outputs = {
+        "loss": torch.tensor(float("nan")),
+        "terms": {"prediction": torch.tensor(0.1), "variance": torch.tensor(float("inf"))},
+    }
     with pytest.raises(FloatingPointError, match=r"global step 7 .*loss = nan, variance = inf"):
         guard.on_train_batch_end(fake_trainer(7, 1.0, 1.0), None, outputs, None, 3)
-    guard.on_train_batch_end(fake_trainer(7, 1.0, 1.0), None, {"loss": torch.tensor(1.0), "terms": {}}, None, 3)
+    guard.on_train_batch_end(
+        fake_trainer(7, 1.0, 1.0), None, {"loss": torch.tensor(1.0), "terms": {}}, None, 3
+    )
 
 
 def test_nan_guard_stops_fit_at_the_first_bad_step():
     torch.manual_seed(0)
     from jepa_world.models import ConvEncoder
 
-    module = JEPAModule(ConvEncoder(repr_dim=8, wall_dim=2, agent_channels=(4,), wall_channels=(4,)),
-                        MLPPredictor(repr_dim=8, hidden_dim=16), NaNAfter())
+    module = JEPAModule(
+        ConvEncoder(repr_dim=8, wall_dim=2, agent_channels=(4,), wall_channels=(4,)),
+        MLPPredictor(repr_dim=8, hidden_dim=16),
+        NaNAfter(),
+    )
     run = trainer(max_steps=10, callbacks=[NaNGuard()])
     with pytest.raises(FloatingPointError, match="variance = nan"):
         run.fit(module, DataLoader(Windows(), batch_size=2))

@@ -19,8 +19,10 @@ from jepa_world.models import ConvEncoder, MLPPredictor, WorldModel
 @pytest.fixture
 def small_world_model() -> nn.Module:
     torch.manual_seed(0)
-    return WorldModel(ConvEncoder(repr_dim=16, wall_dim=4, agent_channels=[4, 8], wall_channels=[2, 4]),
-                      MLPPredictor(repr_dim=16, hidden_dim=16))  # fmt: skip
+    return WorldModel(
+        ConvEncoder(repr_dim=16, wall_dim=4, agent_channels=[4, 8], wall_channels=[2, 4]),
+        MLPPredictor(repr_dim=16, hidden_dim=16),
+    )
 
 
 def test_bad_checkpoints_get_clear_errors(tmp_path: Path, small_world_model: nn.Module) -> None:

@@ -29,31 +29,74 @@ def test_help_lists_every_subcommand(capsys):
 
 
 def test_shipped_configs_are_the_expected_set():
-    assert {p.stem for p in CONFIGS} >= {"vicreg", "byol_ema", "variance", "contrastive", "sigreg", "quickstart"}
+    assert {p.stem for p in CONFIGS} >= {
+        "vicreg",
+        "byol_ema",
+        "variance",
+        "contrastive",
+        "sigreg",
+        "quickstart",
+    }
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_shipped_config_runs_on_tiny_data(config, tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cli.main(["fit", "--config", str(config), "--data.data_dir", str(tiny_data), "--data.num_workers", "0",
-              "--trainer.fast_dev_run", "true", *QUIET])
+    cli.main(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--data.data_dir",
+            str(tiny_data),
+            "--data.num_workers",
+            "0",
+            "--trainer.fast_dev_run",
+            "true",
+            *QUIET,
+        ]
+    )
 
 
 def test_command_line_overrides_reach_the_config(tiny_data, capsys):
     with pytest.raises(SystemExit):
-        cli.main(["fit", "--config", str(CONFIG_DIR / "vicreg.yaml"), "--data.data_dir", str(tiny_data),
-                  "--model.lr", "0.0123", "--print_config"])
+        cli.main(
+            [
+                "fit",
+                "--config",
+                str(CONFIG_DIR / "vicreg.yaml"),
+                "--data.data_dir",
+                str(tiny_data),
+                "--model.lr",
+                "0.0123",
+                "--print_config",
+            ]
+        )
     assert "lr: 0.0123" in capsys.readouterr().out
 
 
 def test_fit_writes_one_run_directory_whose_checkpoint_reloads(tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    run = cli.run_lightning([
-        "fit", "--config", str(CONFIG_DIR / "vicreg.yaml"),
-        "--data.data_dir", str(tiny_data), "--data.batch_size", "8", "--data.num_workers", "0",
-        "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
-        *QUIET,
-    ])
+    run = cli.run_lightning(
+        [
+            "fit",
+            "--config",
+            str(CONFIG_DIR / "vicreg.yaml"),
+            "--data.data_dir",
+            str(tiny_data),
+            "--data.batch_size",
+            "8",
+            "--data.num_workers",
+            "0",
+            "--trainer.max_epochs",
+            "1",
+            "--trainer.limit_train_batches",
+            "3",
+            "--trainer.limit_val_batches",
+            "1",
+            *QUIET,
+        ]
+    )
     run_dir = tmp_path / "runs" / "vicreg" / "version_0"
     checkpoints = run_dir / "checkpoints"
     assert (run_dir / "config.yaml").is_file()
@@ -63,20 +106,40 @@ def test_fit_writes_one_run_directory_whose_checkpoint_reloads(tiny_data, tmp_pa
 
     states, actions = torch.rand(2, 1, 2, 65, 65) * 0.094, torch.randn(2, 16, 2)
     trained = run.model.world_model.eval()
-    reloaded = JEPAModule.load_from_checkpoint(checkpoints / "last.ckpt", weights_only=False).world_model.eval()
+    reloaded = JEPAModule.load_from_checkpoint(
+        checkpoints / "last.ckpt", weights_only=False
+    ).world_model.eval()
     with torch.no_grad():
         expected = trained(states, actions)
         torch.testing.assert_close(reloaded(states, actions), expected)
 
-    assert cli.main(["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")]) == 0
+    assert (
+        cli.main(
+            ["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")]
+        )
+        == 0
+    )
     before = (tmp_path / "model_weights.pth").read_bytes()
     with pytest.raises(SystemExit, match="already exists; pass --overwrite"):
-        cli.main(["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")])
+        cli.main(
+            ["export", str(checkpoints / "last.ckpt"), "--out", str(tmp_path / "model_weights.pth")]
+        )
     assert (tmp_path / "model_weights.pth").read_bytes() == before
     with torch.no_grad():
-        torch.testing.assert_close(load_world_model(tmp_path / "model_weights.pth")(states, actions), expected)
+        torch.testing.assert_close(
+            load_world_model(tmp_path / "model_weights.pth")(states, actions), expected
+        )
 
-    cli.main(["validate", "--config", str(run_dir / "config.yaml"), "--ckpt_path", str(checkpoints / "last.ckpt"), *QUIET])
+    cli.main(
+        [
+            "validate",
+            "--config",
+            str(run_dir / "config.yaml"),
+            "--ckpt_path",
+            str(checkpoints / "last.ckpt"),
+            *QUIET,
+        ]
+    )
 
 
 def test_export_reports_a_missing_checkpoint(tmp_path):

@@ -59,7 +59,9 @@ GLOBAL_TERMS = {"variance", "covariance", "sigreg", "negatives"}
 
 def small_module(strategy: str) -> JEPAModule:
     torch.manual_seed(0)
-    encoder = ConvEncoder(repr_dim=16, wall_dim=4, agent_channels=(4, 8, 8), wall_channels=(2, 2, 2))
+    encoder = ConvEncoder(
+        repr_dim=16, wall_dim=4, agent_channels=(4, 8, 8), wall_channels=(2, 2, 2)
+    )
     return JEPAModule(encoder, MLPPredictor(repr_dim=16, hidden_dim=32), STRATEGIES[strategy]())
 
 
@@ -117,7 +119,9 @@ def one_process_reference(name: str) -> dict[str, object]:
     steps = []
     for _, loss, terms in train_a_few_steps(module, [global_batch(s) for s in range(1, STEPS + 1)]):
         grads = {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}
-        steps.append({"loss": loss, "terms": {k: v.detach() for k, v in terms.items()}, "grads": grads})
+        steps.append(
+            {"loss": loss, "terms": {k: v.detach() for k, v in terms.items()}, "grads": grads}
+        )
     target = getattr(module.strategy, "target_encoder", None)
     return {
         "steps": steps,
@@ -135,21 +139,28 @@ def _check_strategy(name: str, expected: dict, rank: int) -> None:
         assert set(terms) == set(reference["terms"]), where
         for term in GLOBAL_TERMS & set(terms):
             torch.testing.assert_close(
-                terms[term], reference["terms"][term], msg=lambda m, w=where, t=term: f"{w}: {t}\n{m}"
+                terms[term],
+                reference["terms"][term],
+                msg=lambda m, w=where, t=term: f"{w}: {t}\n{m}",
             )
         # Local terms (prediction, inverse dynamics) are means over equal shares: their mean
         # over ranks is the global mean, so the ranks' mean loss is the global loss.
         mean_loss = loss.clone()
         dist.all_reduce(mean_loss)
-        torch.testing.assert_close(mean_loss / WORLD, reference["loss"], msg=lambda m, w=where: f"{w}: loss\n{m}")
+        torch.testing.assert_close(
+            mean_loss / WORLD, reference["loss"], msg=lambda m, w=where: f"{w}: loss\n{m}"
+        )
         for param_name, p in module.named_parameters():
             if param_name not in reference["grads"]:
                 assert p.grad is None, f"{where}: {param_name} has a gradient on two ranks only"
                 continue
             torch.testing.assert_close(
-                p.grad, reference["grads"][param_name], rtol=1e-3, atol=1e-5,  # float sums in another order
+                p.grad,
+                reference["grads"][param_name],
+                rtol=1e-3,
+                atol=1e-5,  # float sums in another order
                 msg=lambda m, w=where, n=param_name: f"{w}: gradient of {n}\n{m}",
-            )  # fmt: skip
+            )
 
     weights = _flat(module.parameters())
     assert _same_on_every_rank(weights), f"{name}: weights differ between ranks"
@@ -176,7 +187,9 @@ def _worker(rank: int, init_file: str, reference_file: str) -> None:
 @pytest.mark.slow
 def test_two_ranks_train_like_one_process_on_the_global_batch(tmp_path):
     # The reference runs here, in a process without a process group: truly one process.
-    torch.save({name: one_process_reference(name) for name in STRATEGIES}, tmp_path / "reference.pt")
+    torch.save(
+        {name: one_process_reference(name) for name in STRATEGIES}, tmp_path / "reference.pt"
+    )
     mp.spawn(
         _worker,
         args=(str(tmp_path / "rendezvous"), str(tmp_path / "reference.pt")),
@@ -209,15 +222,22 @@ class RankStateDump(pl.Callback):
 def run_process_group(command: list[str], cwd: Path, env: dict[str, str], timeout: float):
     """Run ``command`` in its own session; on timeout kill every process it started (ranks)."""
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        pytest.fail(f"`jepa fit` on 2 processes still running after {timeout} s (deadlock?):\n{output[-3000:]}")
+        pytest.fail(
+            f"`jepa fit` on 2 processes still running after {timeout} s (deadlock?):\n{output[-3000:]}"
+        )
     return process.returncode, output
 
 
@@ -232,22 +252,46 @@ def scalar_counts(run_dir: Path) -> dict[str, int]:
 @pytest.mark.slow
 def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")])
+    )
     env[DUMP_ENV] = str(tmp_path / "ranks")
     env["OMP_NUM_THREADS"] = "1"
     steps = 3
     command = [
-        sys.executable, "-m", "jepa_world.cli", "fit", "--config", str(REPO / "configs" / "byol_ema.yaml"),
-        "--data.data_dir", str(tiny_data), "--data.batch_size", "4", "--data.window", "5",
-        "--model.encoder.init_args.agent_channels=[4,8,8]", "--data.num_workers", "0",
-        "--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(steps),
-        "--trainer.limit_val_batches", "2", "--trainer.log_every_n_steps", "1",
-        "--trainer.devices=2", "--trainer.accelerator=cpu", "--trainer.strategy=ddp",
-        "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+        sys.executable,
+        "-m",
+        "jepa_world.cli",
+        "fit",
+        "--config",
+        str(REPO / "configs" / "byol_ema.yaml"),
+        "--data.data_dir",
+        str(tiny_data),
+        "--data.batch_size",
+        "4",
+        "--data.window",
+        "5",
+        "--model.encoder.init_args.agent_channels=[4,8,8]",
+        "--data.num_workers",
+        "0",
+        "--trainer.max_epochs",
+        "1",
+        "--trainer.limit_train_batches",
+        str(steps),
+        "--trainer.limit_val_batches",
+        "2",
+        "--trainer.log_every_n_steps",
+        "1",
+        "--trainer.devices=2",
+        "--trainer.accelerator=cpu",
+        "--trainer.strategy=ddp",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
         "--trainer.callbacks+=jepa_world.probing.callback.ProbingCallback",
-        "--trainer.callbacks.init_args.sets=[normal]", "--trainer.callbacks.init_args.epochs=2",
+        "--trainer.callbacks.init_args.sets=[normal]",
+        "--trainer.callbacks.init_args.epochs=2",
         "--trainer.callbacks+=test_ddp.RankStateDump",
-    ]  # fmt: skip
+    ]
     code, output = run_process_group(command, tmp_path, env, timeout=240)
     assert code == 0, output[-3000:]
 
@@ -258,7 +302,9 @@ def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
     assert len(checkpoints) == 2 and "last.ckpt" in checkpoints, checkpoints
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
 
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    checkpoint = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
     assert checkpoint["global_step"] == steps  # optimizer steps, each over both ranks' batches
 
     counts = scalar_counts(run_dir)

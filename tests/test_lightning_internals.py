@@ -23,19 +23,27 @@ def test_model_checkpoint_members_used_by_resumable_checkpoint() -> None:
         assert callable(getattr(ModelCheckpoint, name, None)), f"ModelCheckpoint.{name} is gone"
     assert "trainer" in inspect.signature(ModelCheckpoint._save_last_checkpoint).parameters
     checkpoint = ResumableCheckpoint(monitor="val/loss", save_last=True)
-    assert hasattr(checkpoint, "_last_global_step_saved"), "ModelCheckpoint._last_global_step_saved is gone"
+    assert hasattr(checkpoint, "_last_global_step_saved"), (
+        "ModelCheckpoint._last_global_step_saved is gone"
+    )
     source = inspect.getsource(ModelCheckpoint.on_train_batch_end)
-    assert "_defer_save_until_validation" in source, "ModelCheckpoint no longer defers saves this way"
+    assert "_defer_save_until_validation" in source, (
+        "ModelCheckpoint no longer defers saves this way"
+    )
 
 
 def test_hyperparameter_context_used_by_the_module() -> None:
     from lightning.pytorch.core.mixins import hparams_mixin
 
     given = getattr(hparams_mixin, "_given_hyperparameters", None)
-    assert given is not None and hasattr(given, "get"), "hparams_mixin._given_hyperparameters is gone"
+    assert given is not None and hasattr(given, "get"), (
+        "hparams_mixin._given_hyperparameters is gone"
+    )
 
 
 def test_batch_progress_used_by_the_data_module() -> None:
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
     progress = trainer.fit_loop.epoch_loop.batch_progress.current
-    assert isinstance(progress.ready, int), "fit_loop.epoch_loop.batch_progress.current.ready is gone"
+    assert isinstance(progress.ready, int), (
+        "fit_loop.epoch_loop.batch_progress.current.ready is gone"
+    )

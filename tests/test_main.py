@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_data_set(tmp_path_factory.mktemp("main") / "data", seed=1, train_size=8, expert_steps=33)
+    return tiny_data_set(
+        tmp_path_factory.mktemp("main") / "data", seed=1, train_size=8, expert_steps=33
+    )
 
 
 @pytest.fixture(scope="module")

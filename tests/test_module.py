@@ -99,7 +99,11 @@ def test_module_built_in_python_keeps_modules_out_of_hparams():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"lr": 0.0}, "lr"), ({"weight_decay": -1.0}, "weight_decay"), ({"warmup_fraction": 1.0}, "warmup_fraction")],
+    [
+        ({"lr": 0.0}, "lr"),
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"warmup_fraction": 1.0}, "warmup_fraction"),
+    ],
 )
 def test_module_validates_optimiser_settings(kwargs, field):
     with pytest.raises(ValueError, match=field):
@@ -162,7 +166,9 @@ def test_short_training_learns_without_collapse():
 
     class Record(L.Callback):
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            seen.append((float(outputs["terms"]["prediction"]), float(trainer.callback_metrics[STD_METRIC])))
+            seen.append(
+                (float(outputs["terms"]["prediction"]), float(trainer.callback_metrics[STD_METRIC]))
+            )
 
     trainer = quiet_trainer(max_epochs=4, callbacks=[Record()])
     trainer.fit(module, DataLoader(Windows(96, 17), batch_size=16, shuffle=True))

@@ -39,7 +39,10 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 #: Short windows, small batches, and the ConvEncoder at a fraction of its width: bf16
 #: convolutions are slow on CPUs without bf16 units, and only the arithmetic is under test here.
 SMALL = ["--data.window", "5", "--data.batch_size", "4"]
-NARROW_CONV = ["--model.encoder.init_args.agent_channels=[4,8,8]", "--model.encoder.init_args.wall_channels=[2,2,2]"]
+NARROW_CONV = [
+    "--model.encoder.init_args.agent_channels=[4,8,8]",
+    "--model.encoder.init_args.wall_channels=[2,2,2]",
+]
 
 STRATEGIES: dict[str, Callable[[], LossStrategy]] = {
     "vicreg": VICReg,
@@ -53,7 +56,9 @@ STRATEGIES: dict[str, Callable[[], LossStrategy]] = {
 
 def small_module(strategy: LossStrategy) -> JEPAModule:
     torch.manual_seed(0)
-    encoder = ConvEncoder(repr_dim=16, wall_dim=4, agent_channels=(4, 8, 8), wall_channels=(2, 2, 2))
+    encoder = ConvEncoder(
+        repr_dim=16, wall_dim=4, agent_channels=(4, 8, 8), wall_channels=(2, 2, 2)
+    )
     return JEPAModule(encoder, MLPPredictor(repr_dim=16, hidden_dim=32), strategy)
 
 
@@ -76,7 +81,9 @@ def test_strategies_compute_in_fp32_under_bf16_autocast(name):
 
     module.strategy.compute = spy
     conv_dtypes = []
-    first_conv = next(m for m in module.world_model.encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv = next(
+        m for m in module.world_model.encoder.modules() if isinstance(m, torch.nn.Conv2d)
+    )
     first_conv.register_forward_hook(lambda _m, _i, out: conv_dtypes.append(out.dtype))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out, _ = module.compute_loss(batch)
@@ -89,7 +96,9 @@ def test_strategies_compute_in_fp32_under_bf16_autocast(name):
     expected = twin.compute(*inputs)
     for term, value in out.terms.items():
         assert value.dtype == torch.float32, f"{name}: {term} is {value.dtype}"
-        torch.testing.assert_close(value, expected.terms[term], rtol=0, atol=0, msg=f"{name}: {term}")
+        torch.testing.assert_close(
+            value, expected.terms[term], rtol=0, atol=0, msg=f"{name}: {term}"
+        )
     out.loss.backward()
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
@@ -101,13 +110,32 @@ def plain_argv(monkeypatch):
 
 
 def fit_a_few_steps(config: Path, data: Path, precision: str, accelerator: str, steps: int = 3):
-    return cli.run_lightning([
-        "fit", "--config", str(config), "--data.data_dir", str(data), *SMALL,
-        *(NARROW_CONV if "models.ConvEncoder" in config.read_text() else []),
-        "--data.num_workers", "0", "--trainer.accelerator", accelerator, "--trainer.devices", "1",
-        "--trainer.precision", precision, "--trainer.max_steps", str(steps),
-        "--trainer.limit_val_batches", "0", "--trainer.log_every_n_steps", "1", *QUIET,
-    ])  # fmt: skip
+    return cli.run_lightning(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--data.data_dir",
+            str(data),
+            *SMALL,
+            *(NARROW_CONV if "models.ConvEncoder" in config.read_text() else []),
+            "--data.num_workers",
+            "0",
+            "--trainer.accelerator",
+            accelerator,
+            "--trainer.devices",
+            "1",
+            "--trainer.precision",
+            precision,
+            "--trainer.max_steps",
+            str(steps),
+            "--trainer.limit_val_batches",
+            "0",
+            "--trainer.log_every_n_steps",
+            "1",
+            *QUIET,
+        ]
+    )
 
 
 def assert_trained_with_finite_losses(run, steps: int = 3) -> None:
@@ -130,7 +158,9 @@ def test_bf16_mixed_trains_every_strategy_config_on_cpu(config, tiny_data, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="16-mixed (fp16 with a gradient scaler) needs a GPU")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="16-mixed (fp16 with a gradient scaler) needs a GPU"
+)
 @pytest.mark.parametrize("config", STRATEGY_CONFIGS, ids=[p.stem for p in STRATEGY_CONFIGS])
 def test_fp16_mixed_trains_every_strategy_config_on_gpu(config, tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

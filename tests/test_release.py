@@ -48,12 +48,16 @@ def test_metrics_file_matches_the_weights_and_meets_the_targets(model):
 
 def own_position_error(model, trajectories) -> float:
     """MSE (px², per coordinate) of the position read back from the model's own predictions."""
-    frames = torch.from_numpy(render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y))
+    frames = torch.from_numpy(
+        render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y)
+    )
     with torch.no_grad():
         z = model(frames, torch.from_numpy(trajectories.actions))
     n, steps, d = z.shape
     encoder = model.encoder
-    position, _ = contract_state(z.reshape(n * steps, d), encoder.tiles, encoder.position_gain, encoder.layout_gain)
+    position, _ = contract_state(
+        z.reshape(n * steps, d), encoder.tiles, encoder.position_gain, encoder.layout_gain
+    )
     truth = torch.from_numpy(trajectories.locations).reshape(n * steps, 2)
     return float((position - truth).pow(2).mean())
 
@@ -84,12 +88,40 @@ def test_released_model_rescored_through_jepa_probe(tmp_path: Path) -> None:
     from jepa_world.probing.cli import main as probe
 
     data = tmp_path / "sets"
-    generate_dataset(str(data), preset="tiny", seed=4242, train_size=1, probe_train_size=2000,
-                     probe_val_size=256, wall_size=256, wall_other_size=256, expert_train_size=1000,
-                     expert_val_size=256, dtype="uint8", progress=False)  # fmt: skip
+    generate_dataset(
+        str(data),
+        preset="tiny",
+        seed=4242,
+        train_size=1,
+        probe_train_size=2000,
+        probe_val_size=256,
+        wall_size=256,
+        wall_other_size=256,
+        expert_train_size=1000,
+        expert_val_size=256,
+        dtype="uint8",
+        progress=False,
+    )
     out = tmp_path / "report"
-    assert probe(["--ckpt", str(WEIGHTS), "--data", str(data), "--out", str(out), "--device", "cpu",
-                  "--plots", "false", "--progress", "false"]) == 0  # fmt: skip
+    assert (
+        probe(
+            [
+                "--ckpt",
+                str(WEIGHTS),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--plots",
+                "false",
+                "--progress",
+                "false",
+            ]
+        )
+        == 0
+    )
     rescored = read_metrics(out / "metrics.txt")
     released = read_metrics(METRICS)
     assert rescored.param_count == released.param_count

@@ -30,10 +30,16 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 JOB_ID = "4242"
 #: What srun exports to one task of a one-node, one-task batch job.
 SLURM_TASK = {
-    "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_NNODES": "1", "SLURM_JOB_ID": JOB_ID,
-    "SLURM_JOB_NAME": "jepa-fit", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0",
+    "SLURM_NTASKS": "1",
+    "SLURM_NTASKS_PER_NODE": "1",
+    "SLURM_NNODES": "1",
+    "SLURM_JOB_ID": JOB_ID,
+    "SLURM_JOB_NAME": "jepa-fit",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODEID": "0",
     "SLURM_NODELIST": "localhost",
-}  # fmt: skip
+}
 
 
 @pytest.fixture(autouse=True)
@@ -62,12 +68,32 @@ def slurm_job(monkeypatch, tmp_path):
 
 
 def fit(data: Path, *extra: str):
-    return cli.run_lightning([
-        "fit", "--config", str(CONFIG), "--data.data_dir", str(data), "--data.batch_size", "4",
-        "--data.window", "5", "--model.encoder.init_args.agent_channels=[4,8,8]",
-        "--data.num_workers", "0", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
-        "--trainer.limit_val_batches", "0", "--trainer.log_every_n_steps", "1", *QUIET, *extra,
-    ])  # fmt: skip
+    return cli.run_lightning(
+        [
+            "fit",
+            "--config",
+            str(CONFIG),
+            "--data.data_dir",
+            str(data),
+            "--data.batch_size",
+            "4",
+            "--data.window",
+            "5",
+            "--model.encoder.init_args.agent_channels=[4,8,8]",
+            "--data.num_workers",
+            "0",
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.devices",
+            "1",
+            "--trainer.limit_val_batches",
+            "0",
+            "--trainer.log_every_n_steps",
+            "1",
+            *QUIET,
+            *extra,
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +123,9 @@ def test_a_config_saved_by_an_earlier_job_is_repinned_to_this_job():
     from jsonargparse import Namespace
 
     init_args = Namespace(save_dir="runs", name="vicreg", version="slurm-11")
-    logger = Namespace(class_path="lightning.pytorch.loggers.TensorBoardLogger", init_args=init_args)
+    logger = Namespace(
+        class_path="lightning.pytorch.loggers.TensorBoardLogger", init_args=init_args
+    )
     config = Namespace(trainer=Namespace(logger=logger, default_root_dir="runs/vicreg/slurm-11"))
     assert slurm.pin_slurm_run(config, "slurm-12") == Path("runs/vicreg/slurm-12")
     assert logger.init_args.version == "slurm-12"
@@ -170,8 +198,13 @@ def logged_steps(run_dir: Path, tag: str) -> list[int]:
 def test_requeued_job_resumes_from_its_requeue_checkpoint_in_the_same_run(tiny_data, slurm_job):
     total = 6
     with pytest.raises(Requeued):
-        fit(tiny_data, "--trainer.max_steps", str(total),
-            "--trainer.callbacks+=test_slurm.Preempt", "--trainer.callbacks.init_args.at_step=3")  # fmt: skip
+        fit(
+            tiny_data,
+            "--trainer.max_steps",
+            str(total),
+            "--trainer.callbacks+=test_slurm.Preempt",
+            "--trainer.callbacks.init_args.at_step=3",
+        )
     run_dir = slurm_job / "runs" / "vicreg" / f"slurm-{JOB_ID}"
     assert (slurm_job / "scontrol.log").read_text().split() == ["requeue", JOB_ID]
     hpc = run_dir / "hpc_ckpt_1.ckpt"
@@ -190,7 +223,9 @@ def test_requeued_job_resumes_from_its_requeue_checkpoint_in_the_same_run(tiny_d
 
 
 @pytest.mark.slow
-def test_a_job_stopped_without_the_requeue_signal_resumes_from_its_newer_last_checkpoint(tiny_data, slurm_job):
+def test_a_job_stopped_without_the_requeue_signal_resumes_from_its_newer_last_checkpoint(
+    tiny_data, slurm_job
+):
     first = fit(tiny_data, "--trainer.max_steps", "2")
     run_dir = Path(first.trainer.default_root_dir)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -238,12 +273,22 @@ def test_sbatch_template_launches_jepa_fit_through_srun(tmp_path):
     srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
     srun.chmod(srun.stat().st_mode | stat.S_IEXEC)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", SLURM_JOB_ID="99", SLURM_JOB_NAME="jepa-fit",
-               SLURM_NNODES="2", SLURM_NTASKS_PER_NODE="4", SLURM_CPUS_PER_TASK="6")  # fmt: skip
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env['PATH']}",
+        SLURM_JOB_ID="99",
+        SLURM_JOB_NAME="jepa-fit",
+        SLURM_NNODES="2",
+        SLURM_NTASKS_PER_NODE="4",
+        SLURM_CPUS_PER_TASK="6",
+    )
     result = subprocess.run(
         ["bash", str(SBATCH), "configs/vicreg.yaml", "--trainer.max_epochs=3"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     launched = result.stdout.split()
     start = launched.index("jepa")

@@ -60,7 +60,9 @@ class CollapseMonitor(L.Callback):
                 f"and {min_effective_rank}"
             )
         if check_every_n_steps < 1:
-            raise ValueError(f"CollapseMonitor: check_every_n_steps must be >= 1, got {check_every_n_steps}")
+            raise ValueError(
+                f"CollapseMonitor: check_every_n_steps must be >= 1, got {check_every_n_steps}"
+            )
         if patience is not None and patience < 1:
             raise ValueError(f"CollapseMonitor: patience must be >= 1 or None, got {patience}")
         self.min_std = min_std
@@ -71,7 +73,12 @@ class CollapseMonitor(L.Callback):
         self._last_checked = -1
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         step = trainer.global_step
         if step == self._last_checked or step % self.check_every_n_steps != 0:
@@ -101,7 +108,9 @@ class CollapseMonitor(L.Callback):
         rank_zero_warn(message)
         stop = self.patience is not None and self.strikes >= self.patience
         if _any_process(trainer, stop):  # every process stops at the same step
-            rank_zero_warn(f"CollapseMonitor: stopping training after {self.strikes} collapsed checks.")
+            rank_zero_warn(
+                f"CollapseMonitor: stopping training after {self.strikes} collapsed checks."
+            )
             trainer.should_stop = True
 
 
@@ -130,14 +139,21 @@ class NaNGuard(L.Callback):
     ) -> None:
         self._batch, self._batch_idx = batch, batch_idx  # a reference, read only if the loss is bad
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
         values: dict[str, Any] = {"loss": loss, **(getattr(pl_module, "loss_terms", None) or {})}
         bad = _non_finite(values)
         if _any_process(trainer, bool(bad)):
             raise FloatingPointError(self._message(trainer, bad, self._batch_idx, self._batch))
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         self._batch = None
         if not isinstance(outputs, dict):
@@ -217,7 +233,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     (``s3://``...) paths keep Lightning's own transaction.
     """
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
         if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
@@ -242,7 +260,12 @@ class ResumableCheckpoint(ModelCheckpoint):
     """
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         pending = getattr(self, "_defer_save_until_validation", False)
         self._defer_save_until_validation = False
@@ -311,7 +334,12 @@ class FrameRate(L.Callback):
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         now = time.perf_counter()
         last, self._last = self._last, now
@@ -328,7 +356,9 @@ class FrameRate(L.Callback):
         # Lightning about a millisecond of Python per step on a small CPU.
         every = trainer.log_every_n_steps
         if self.frames == frames or (every > 0 and trainer.global_step % every == 0):
-            pl_module.log("train/frames_per_s", frames / (now - last), batch_size=int(states.shape[0]))
+            pl_module.log(
+                "train/frames_per_s", frames / (now - last), batch_size=int(states.shape[0])
+            )
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._last = None

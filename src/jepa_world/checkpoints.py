@@ -69,7 +69,9 @@ def read_checkpoint(
             "`jepa export`"
         )
     try:
-        return safe_torch_load(path, trust_pickle=trust_pickle_requested(trust_pickle), opt_in=opt_in)
+        return safe_torch_load(
+            path, trust_pickle=trust_pickle_requested(trust_pickle), opt_in=opt_in
+        )
     except UntrustedFileError as err:
         raise CheckpointError(str(err)) from err
     except Exception as err:  # torch raises OSError, RuntimeError, EOFError, UnpicklingError, ...
@@ -180,7 +182,11 @@ def world_model_from_checkpoint(payload: Any, path: Path, trusted: Iterable[str]
     _check_lightning_layout(payload, path)
     hparams = payload.get("hyper_parameters") or {}
     specs = {role: hparams.get(role) for role in ("encoder", "predictor")}
-    unrecorded = [role for role, spec in specs.items() if not (isinstance(spec, dict) and "class_path" in spec)]
+    unrecorded = [
+        role
+        for role, spec in specs.items()
+        if not (isinstance(spec, dict) and "class_path" in spec)
+    ]
     if unrecorded:
         raise CheckpointError(
             f"{path}: the checkpoint does not record how to build its {' and '.join(unrecorded)} "
@@ -237,7 +243,9 @@ def normalise_trust_flags(argv: list[str]) -> list[str]:
 
 def _check_lightning_layout(payload: Any, path: Path) -> None:
     if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict):
-        found = sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
+        found = (
+            sorted(map(str, payload))[:8] if isinstance(payload, dict) else type(payload).__name__
+        )
         raise CheckpointError(
             f"{path}: not a Lightning checkpoint (found {found}; expected a dict with "
             f"'state_dict' and 'hyper_parameters'); {_EXPECTED}"

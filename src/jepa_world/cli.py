@@ -71,7 +71,9 @@ COMMANDS: dict[str, Command] = {
     "data": Command("jepa_world.data.cli:main", "generate, check or show trajectory data sets"),
     "probe": Command("jepa_world.probing.cli:main", "evaluate a checkpoint with the course probes"),
     "export": Command("jepa_world.export:main", "write model_weights.pth from a checkpoint"),
-    "plan": Command("jepa_world.planning.cli:main", "goal-reaching episodes planned with a world model"),
+    "plan": Command(
+        "jepa_world.planning.cli:main", "goal-reaching episodes planned with a world model"
+    ),
 }
 
 
@@ -143,7 +145,6 @@ class JEPACLI(LightningCLI):
         if newest is not None:
             fit.ckpt_path = str(newest)
             rank_zero_info(f"jepa fit: resuming this Slurm job from {newest}")
-
 
     def before_validate(self) -> None:
         """Read ``--ckpt_path`` without full unpickling, as in ``fit``."""
@@ -220,7 +221,8 @@ def _resolve_last(config: Any, subcommand: str) -> None:
     if (
         (checkpoint is not None and checkpoint.get("dirpath"))
         or init is None
-        or str(logger.get("class_path", "")).rpartition(".")[2] not in ("TensorBoardLogger", "CSVLogger")
+        or str(logger.get("class_path", "")).rpartition(".")[2]
+        not in ("TensorBoardLogger", "CSVLogger")
         or init.get("version") is not None
     ):
         return
@@ -241,7 +243,9 @@ def _resolve_last(config: Any, subcommand: str) -> None:
 def _help_epilog() -> str:
     lines = ["other commands (each has its own --help):"]
     lines += [f"  {name:<10} {command.help}" for name, command in COMMANDS.items()]
-    lines.append("examples:  jepa fit --config configs/quickstart.yaml   |   tensorboard --logdir runs/")
+    lines.append(
+        "examples:  jepa fit --config configs/quickstart.yaml   |   tensorboard --logdir runs/"
+    )
     lines.append(
         "files are untrusted input: --ckpt_path is read with weights_only=True and may only name "
         "classes of jepa_world, of $JEPA_TRUSTED_MODULES (comma-separated) or of your config; "

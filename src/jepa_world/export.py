@@ -27,8 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the world model of a `jepa fit` checkpoint as a self-contained "
         "model_weights.pth (what `python main.py --weights` and `jepa probe --ckpt` read).",
     )
-    parser.add_argument("checkpoint", help="a .ckpt written by `jepa fit` (e.g. runs/.../checkpoints/last.ckpt)")
-    parser.add_argument("--out", default="model_weights.pth", help="where to write (default: %(default)s)")
+    parser.add_argument(
+        "checkpoint", help="a .ckpt written by `jepa fit` (e.g. runs/.../checkpoints/last.ckpt)"
+    )
+    parser.add_argument(
+        "--out", default="model_weights.pth", help="where to write (default: %(default)s)"
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --out if it exists (refused otherwise)"
     )

@@ -35,7 +35,9 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: flo
     """Learning-rate factor: linear warm-up to 1 over ``warmup_steps``, then cosine to ``min_ratio``."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
-    return cosine_between((step - warmup_steps) / max(1, total_steps - warmup_steps), 1.0, min_ratio)
+    return cosine_between(
+        (step - warmup_steps) / max(1, total_steps - warmup_steps), 1.0, min_ratio
+    )
 
 
 @torch.no_grad()
@@ -136,7 +138,9 @@ class JEPAModule(L.LightningModule):
         if stats_every_n_steps < 1:
             raise ValueError(f"{name}: stats_every_n_steps must be >= 1, got {stats_every_n_steps}")
         if not isinstance(strategy, LossStrategy):
-            raise TypeError(f"{name}: strategy must be a LossStrategy, got {type(strategy).__name__}")
+            raise TypeError(
+                f"{name}: strategy must be a LossStrategy, got {type(strategy).__name__}"
+            )
         modules = [] if _cli_gave_hyperparameters() else ["encoder", "predictor", "strategy"]
         self.save_hyperparameters(ignore=modules)
         self.world_model = WorldModel(encoder, predictor)
@@ -183,7 +187,9 @@ class JEPAModule(L.LightningModule):
             if self._trainer is not None and self.trainer.optimizers:
                 # One "lr" curve, logged here rather than by LearningRateMonitor, which would log one
                 # curve per parameter group (decayed and not), always equal in this schedule.
-                self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=batch_size)
+                self.log(
+                    "lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=batch_size
+                )
         if self.global_step % self.stats_every_n_steps == 0:
             for stat, value in embedding_stats(embeddings).items():
                 self.log(_stat_key("train", stat), value, batch_size=batch_size)
@@ -274,7 +280,10 @@ class JEPAModule(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio)
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
 
 def _stat_key(stage: str, stat: str) -> str:
@@ -285,5 +294,7 @@ def _stat_key(stage: str, stat: str) -> str:
 def _unpack(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     if not isinstance(batch, dict) or "states" not in batch or "actions" not in batch:
         found = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
-        raise ValueError(f"JEPAModule: expected a batch dict with 'states' and 'actions', got {found}")
+        raise ValueError(
+            f"JEPAModule: expected a batch dict with 'states' and 'actions', got {found}"
+        )
     return batch["states"], batch["actions"]

@@ -65,7 +65,9 @@ def pin_slurm_run(config: Any, version: str) -> Path:
         if init_args.version is None or SLURM_VERSION.match(str(init_args.version)):
             init_args.version = version
         if run_dir is None and init_args.get("save_dir") is not None:
-            run_dir = Path(init_args.save_dir) / (init_args.get("name") or "") / str(init_args.version)
+            run_dir = (
+                Path(init_args.save_dir) / (init_args.get("name") or "") / str(init_args.version)
+            )
     chosen = root != DEFAULT_ROOT_DIR and not SLURM_VERSION.match(Path(root).name)
     if chosen:
         return Path(root)
@@ -97,4 +99,9 @@ def _checkpoint_dir(trainer: Trainer) -> Path:
         return Path(trainer.default_root_dir) / "checkpoints"
     logger = trainer.loggers[0]
     version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
-    return Path(logger.save_dir or trainer.default_root_dir) / str(logger.name) / version / "checkpoints"
+    return (
+        Path(logger.save_dir or trainer.default_root_dir)
+        / str(logger.name)
+        / version
+        / "checkpoints"
+    )

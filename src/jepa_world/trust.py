@@ -45,11 +45,15 @@ def split_names(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """``"a, b.c"`` or ``["a", "b.c"]`` → ``("a", "b.c")``; blanks dropped."""
     if text is None:
         return ()
-    parts = text.split(",") if isinstance(text, str) else [p for item in text for p in item.split(",")]
+    parts = (
+        text.split(",") if isinstance(text, str) else [p for item in text for p in item.split(",")]
+    )
     return tuple(part.strip() for part in parts if part.strip())
 
 
-def trusted_modules(extra: str | Iterable[str] | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def trusted_modules(
+    extra: str | Iterable[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
     """This package, the modules in ``$JEPA_TRUSTED_MODULES``, and ``extra``."""
     env = os.environ if environ is None else environ
     names = BUILTIN_TRUSTED + split_names(env.get(TRUSTED_MODULES_ENV)) + split_names(extra)
@@ -76,7 +80,9 @@ def check_class_path(class_path: object, trusted: Iterable[str], what: str) -> s
     """
     trusted = tuple(trusted)
     if not isinstance(class_path, str) or not _DOTTED.match(class_path):
-        raise UntrustedFileError(f"the {what} class path {class_path!r} is not a dotted Python name")
+        raise UntrustedFileError(
+            f"the {what} class path {class_path!r} is not a dotted Python name"
+        )
     if not module_is_trusted(class_path, trusted):
         package = class_path.split(".")[0]
         raise UntrustedFileError(
@@ -105,9 +111,17 @@ def resolve_class(class_path: object, trusted: Iterable[str], base: type, what: 
         if obj is None:
             raise UntrustedFileError(f"the {what} class {path!r} does not exist in {module_name!r}")
     if not isinstance(obj, type) or not issubclass(obj, base):
-        kind = f"the class {obj.__qualname__}" if isinstance(obj, type) else f"a {type(obj).__name__}"
-        wanted = "torch.nn.Module" if base is torch.nn.Module else f"{base.__module__}.{base.__qualname__}"
-        raise UntrustedFileError(f"the {what} entry {path!r} is {kind}, not a {wanted} subclass; refused")
+        kind = (
+            f"the class {obj.__qualname__}" if isinstance(obj, type) else f"a {type(obj).__name__}"
+        )
+        wanted = (
+            "torch.nn.Module"
+            if base is torch.nn.Module
+            else f"{base.__module__}.{base.__qualname__}"
+        )
+        raise UntrustedFileError(
+            f"the {what} entry {path!r} is {kind}, not a {wanted} subclass; refused"
+        )
     if not module_is_trusted(obj.__module__, trusted):
         raise UntrustedFileError(
             f"the {what} entry {path!r} is {obj.__module__}.{obj.__qualname__}, defined outside the "
@@ -130,7 +144,9 @@ def _import_longest_module(path: str) -> tuple[str, Any]:
             continue
         except ImportError as err:
             raise UntrustedFileError(f"importing {name!r} failed: {err}") from err
-    raise UntrustedFileError(f"no module of {path!r} can be imported here; install the package that defines it")
+    raise UntrustedFileError(
+        f"no module of {path!r} can be imported here; install the package that defines it"
+    )
 
 
 def class_paths_in(obj: object) -> Iterator[str]:

@@ -122,7 +122,11 @@ def test_each_device_needs_a_full_batch():
         check_full_batch(Path("data/tiny/train"), 86, 86, 64, 2)
     message = str(error.value)
     assert "\n" not in message
-    for part in ("batch_size: 64", "43 training windows of data/tiny/train per device", "2 device(s)"):
+    for part in (
+        "batch_size: 64",
+        "43 training windows of data/tiny/train per device",
+        "2 device(s)",
+    ):
         assert part in message
     check_full_batch(Path("data/tiny/train"), 86, 86, 43, 2)  # one batch each
     check_full_batch(Path("data/tiny/train"), 86, 86, 64, 1)

@@ -15,9 +15,16 @@ from jepa_world.data.files import SPLITS, open_split
 from jepa_world.env import in_wall, render, simulate
 
 SMALL = dict(
-    train_size=12, probe_train_size=6, probe_val_size=6, wall_size=8, wall_other_size=6,
-    expert_train_size=3, expert_val_size=3, expert_steps=20, progress=False,
-)  # fmt: skip
+    train_size=12,
+    probe_train_size=6,
+    probe_val_size=6,
+    wall_size=8,
+    wall_other_size=6,
+    expert_train_size=3,
+    expert_val_size=3,
+    expert_steps=20,
+    progress=False,
+)
 
 
 def test_every_split_in_course_format_with_a_manifest(tiny_data):

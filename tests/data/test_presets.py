@@ -29,7 +29,9 @@ CODE_SIZE = 64  # repr_dim of configs/vicreg.yaml and the other per-strategy con
 
 def _split(trajectories) -> SimpleNamespace:
     first = render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y)
-    return SimpleNamespace(states=first, actions=trajectories.actions, locations=trajectories.locations)
+    return SimpleNamespace(
+        states=first, actions=trajectories.actions, locations=trajectories.locations
+    )
 
 
 def _oracle_score(train, val) -> float:
@@ -45,9 +47,13 @@ def _oracle_score(train, val) -> float:
 def test_quickstart_probe_sets_let_the_course_prober_fit_a_perfect_code() -> None:
     preset = PRESETS["quickstart"]
     rng = np.random.default_rng(11)
-    normal = _oracle_score(random_trajectories(rng, preset.probe_train_size),
-                           random_trajectories(rng, preset.probe_val_size))  # fmt: skip
-    expert = _oracle_score(expert_trajectories(rng, preset.expert_train_size),
-                           expert_trajectories(rng, preset.expert_val_size))  # fmt: skip
+    normal = _oracle_score(
+        random_trajectories(rng, preset.probe_train_size),
+        random_trajectories(rng, preset.probe_val_size),
+    )
+    expert = _oracle_score(
+        expert_trajectories(rng, preset.expert_train_size),
+        expert_trajectories(rng, preset.expert_val_size),
+    )
     assert normal < 0.1, normal
     assert expert < 0.1, expert

@@ -21,7 +21,9 @@ from jepa_world.strategies import VarianceOnly
 
 
 def coordinate_model(tiles: int = 64, **predictor_args) -> WorldModel:
-    return WorldModel(CoordinateEncoder(tiles=tiles), CoordinatePredictor(tiles=tiles, **predictor_args))
+    return WorldModel(
+        CoordinateEncoder(tiles=tiles), CoordinatePredictor(tiles=tiles, **predictor_args)
+    )
 
 
 # -- the representation ---------------------------------------------------------------------
@@ -91,7 +93,9 @@ def test_untrained_predictor_moves_along_the_action_and_keeps_the_layout():
         torch.testing.assert_close(new_layout, layout)
         moved = new_position - position
         # Along the action, never against it, never past it: position + gate * action.
-        torch.testing.assert_close(moved * action.flip(-1), torch.zeros_like(moved), atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            moved * action.flip(-1), torch.zeros_like(moved), atol=1e-5, rtol=0
+        )
         fraction = (moved * action).sum(-1) / action.pow(2).sum(-1)
         assert torch.all(fraction > 0) and torch.all(fraction <= 1 + 1e-6), (seed, fraction)
         fractions.append(fraction)
@@ -168,7 +172,9 @@ def position_error(model, trajectories):
     position, _ = contract_state(
         z.reshape(n * steps, d), encoder.tiles, encoder.position_gain, encoder.layout_gain
     )
-    return float((position.reshape(n, steps, 2) - torch.from_numpy(trajectories.locations)).pow(2).mean())
+    return float(
+        (position.reshape(n, steps, 2) - torch.from_numpy(trajectories.locations)).pow(2).mean()
+    )
 
 
 @pytest.mark.slow

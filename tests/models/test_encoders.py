@@ -4,7 +4,9 @@ import torch
 from jepa_world.models import RAW_PEAK, ConvEncoder, ResNetEncoder
 
 
-@pytest.mark.parametrize("encoder", [ConvEncoder(repr_dim=24, wall_dim=8), ResNetEncoder(repr_dim=24, widths=(8, 16))])
+@pytest.mark.parametrize(
+    "encoder", [ConvEncoder(repr_dim=24, wall_dim=8), ResNetEncoder(repr_dim=24, widths=(8, 16))]
+)
 def test_encoders_map_frames_to_repr_dim(encoder, batch):
     states, _ = batch
     z = encoder(states[:, 0])

@@ -49,10 +49,15 @@ def test_evaluate_reports_success_with_the_simulator() -> None:
 def test_callback_logs_during_fit(tmp_path) -> None:
     callback = small_callback(every_n_epochs=1, steps=40)
     trainer = pl.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, callbacks=[callback],
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[callback],
         default_root_dir=tmp_path,
-    )  # fmt: skip
+    )
     trainer.fit(Holder(), DataLoader(TensorDataset(torch.ones(4, 1)), batch_size=2))
     assert "plan/success_final" in trainer.callback_metrics
     assert callback.last_summary is not None

@@ -13,9 +13,17 @@ from jepa_world.planning.cli import expand_planner_names, main
 
 #: Small settings that keep a CI run to seconds; the benchmark settings are the defaults.
 SMALL = [
-    "--planner", "mppi", "--planner.samples", "48", "--planner.horizon", "50",
-    "--replan_every", "10", "--figure_episodes", "2",
-]  # fmt: skip
+    "--planner",
+    "mppi",
+    "--planner.samples",
+    "48",
+    "--planner.horizon",
+    "50",
+    "--replan_every",
+    "10",
+    "--figure_episodes",
+    "2",
+]
 
 
 @pytest.mark.slow
@@ -52,8 +60,22 @@ def test_out_dir_with_files_is_refused_unless_overwrite(weights, tmp_path) -> No
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit, match="already holds files"):
         main(["--ckpt", str(weights), "--episodes", "1", "--out", str(tmp_path)])
-    argv = ["--ckpt", str(weights), "--episodes", "1", "--out", str(tmp_path), "--overwrite", "true",
-            "--references", "false", "--planner.samples", "8", "--planner.horizon", "10"]  # fmt: skip
+    argv = [
+        "--ckpt",
+        str(weights),
+        "--episodes",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--overwrite",
+        "true",
+        "--references",
+        "false",
+        "--planner.samples",
+        "8",
+        "--planner.horizon",
+        "10",
+    ]
     assert main(argv) == 0
     assert (tmp_path / "notes.txt").read_text() == "mine"  # never touched
     assert (tmp_path / "model.npz").is_file()

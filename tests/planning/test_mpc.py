@@ -73,9 +73,14 @@ def test_mppi_on_the_simulator_reaches_goals_in_the_same_room() -> None:
 
 def test_plan_episode_runs_one_episode() -> None:
     result = plan_episode(
-        simulator_model(), np.array([10.0, 20.0]), np.array([20.0, 20.0]), 40, 30,
-        MPPI(horizon=10, samples=16), MPCSettings(steps=12, replan_every=6),
-    )  # fmt: skip
+        simulator_model(),
+        np.array([10.0, 20.0]),
+        np.array([20.0, 20.0]),
+        40,
+        30,
+        MPPI(horizon=10, samples=16),
+        MPCSettings(steps=12, replan_every=6),
+    )
     assert result.positions.shape == (1, 13, 2)
     assert abs(result.positions[0, -1, 0] - 20.0) < 1.5
 

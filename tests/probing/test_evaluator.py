@@ -170,7 +170,9 @@ def test_oracle_scores_near_zero(probe_data: Path) -> None:
 
 
 def test_sets_share_the_normal_prober_and_expert_has_its_own(probe_data: Path) -> None:
-    evaluator = ProbeRunner(MockModel(8), probe_data, ProbeSettings(device="cpu", epochs=1, progress=False))
+    evaluator = ProbeRunner(
+        MockModel(8), probe_data, ProbeSettings(device="cpu", epochs=1, progress=False)
+    )
     result = evaluator.run(("normal", "wall", "expert"))
     assert set(evaluator._probers) == {"probe_normal/train", "probe_expert/train"}
     assert result.sets["wall"].train_split == "probe_normal/train"
@@ -188,7 +190,9 @@ def test_missing_sets_are_skipped_with_a_note(probe_data: Path, tmp_path: Path) 
     assert set(result.skipped) == {"wall", "wall_other", "expert"}
     assert any("skipped wall:" in note and "probe_wall/val" in note for note in result.notes)
     with pytest.raises(ProbeDataError, match="required"):
-        ProbeRunner(MockModel(8), partial, ProbeSettings(progress=False)).run(("wall",), require=("wall",))
+        ProbeRunner(MockModel(8), partial, ProbeSettings(progress=False)).run(
+            ("wall",), require=("wall",)
+        )
     with pytest.raises(ProbeDataError, match="not found"):
         evaluate(MockModel(8), tmp_path / "nowhere", progress=False)
 
@@ -201,7 +205,9 @@ def test_repeats_reuse_the_representations_and_report_the_prober_noise(probe_dat
             calls.append(states.shape[0])
             return super().forward(states, actions)
 
-    repeated = evaluate_repeated(Counting(16), probe_data, 3, sets=("normal",), epochs=2, seed=5, progress=False)
+    repeated = evaluate_repeated(
+        Counting(16), probe_data, 3, sets=("normal",), epochs=2, seed=5, progress=False
+    )
     assert repeated.seeds == [5, 6, 7]
     values = repeated.values("normal")
     assert len(values) == 3 and len(set(values)) == 3  # other prober seeds, other scores
@@ -213,7 +219,12 @@ def test_repeats_reuse_the_representations_and_report_the_prober_noise(probe_dat
     evaluate(Counting(16), probe_data, sets=("normal",), epochs=2, seed=5, progress=False)
     single = calls[calls_before:]
     assert sum(calls[:calls_before]) == sum(single)
-    assert repeated.runs[0].losses == evaluate(OracleModel(16), probe_data, sets=("normal",), epochs=2, seed=5, progress=False).losses
+    assert (
+        repeated.runs[0].losses
+        == evaluate(
+            OracleModel(16), probe_data, sets=("normal",), epochs=2, seed=5, progress=False
+        ).losses
+    )
 
 
 def test_settings_are_checked_and_unknown_names_refused() -> None:
@@ -237,7 +248,9 @@ def test_probe_mse_metric_equals_the_course_formula() -> None:
     )
 
     g = torch.Generator().manual_seed(3)
-    batches = [(torch.randn(64, 17, 2, generator=g), torch.randn(64, 17, 2, generator=g)) for _ in range(5)]
+    batches = [
+        (torch.randn(64, 17, 2, generator=g), torch.randn(64, 17, 2, generator=g)) for _ in range(5)
+    ]
     metric = ProbeMSE(17, sync_on_compute=False)
     course_sum = torch.zeros(17, 2, dtype=torch.float64)
     for pred, target in batches:
@@ -247,4 +260,6 @@ def test_probe_mse_metric_equals_the_course_formula() -> None:
     assert torch.allclose(metric.compute().double(), course, rtol=0, atol=1e-6)
     std = torch.tensor(LOCATION_STD, dtype=torch.float64)
     course_px = float((course * std**2).mean())
-    assert float(mse_pixels_per_timestep(metric.compute()).mean()) == pytest.approx(course_px, rel=1e-6)
+    assert float(mse_pixels_per_timestep(metric.compute()).mean()) == pytest.approx(
+        course_px, rel=1e-6
+    )

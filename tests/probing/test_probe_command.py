@@ -106,8 +106,20 @@ def test_an_existing_report_is_never_replaced_without_overwrite(
     weights = save_world_model(small_world_model, tmp_path / "model_weights.pth")
     released = "probe_normal val loss: 0.1\n# 1\n# bash scripts/reproduce_best.sh\n"
     (tmp_path / "metrics.txt").write_text(released)
-    args = ["--ckpt", str(weights), "--data", str(probe_data), "--sets", "[normal]", "--epochs", "1",
-            "--plots", "false", "--progress", "false"]  # fmt: skip
+    args = [
+        "--ckpt",
+        str(weights),
+        "--data",
+        str(probe_data),
+        "--sets",
+        "[normal]",
+        "--epochs",
+        "1",
+        "--plots",
+        "false",
+        "--progress",
+        "false",
+    ]
     assert main(args) == 0
     assert (tmp_path / "metrics.txt").read_text() == released
     with pytest.raises(SystemExit, match="already holds a report .*--overwrite true"):
@@ -119,7 +131,10 @@ def test_an_existing_report_is_never_replaced_without_overwrite(
 
 
 def test_repeats_print_mean_and_spread_and_metrics_keep_single_numbers(
-    probe_data: Path, tmp_path: Path, small_world_model: nn.Module, capsys: pytest.CaptureFixture[str]
+    probe_data: Path,
+    tmp_path: Path,
+    small_world_model: nn.Module,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import json
 
@@ -128,8 +143,26 @@ def test_repeats_print_mean_and_spread_and_metrics_keep_single_numbers(
 
     weights = save_world_model(small_world_model, tmp_path / "w.pth")
     out = tmp_path / "report"
-    main(["--ckpt", str(weights), "--data", str(probe_data), "--sets", "[normal, wall]", "--epochs", "1",
-          "--repeats", "3", "--out", str(out), "--plots", "false", "--progress", "false"])  # fmt: skip
+    main(
+        [
+            "--ckpt",
+            str(weights),
+            "--data",
+            str(probe_data),
+            "--sets",
+            "[normal, wall]",
+            "--epochs",
+            "1",
+            "--repeats",
+            "3",
+            "--out",
+            str(out),
+            "--plots",
+            "false",
+            "--progress",
+            "false",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "over 3 prober seeds (0..2)" in printed and "±" in printed
     stored = json.loads((out / "probe_results.json").read_text())["repeats"]

@@ -16,10 +16,17 @@ from robustness_helpers import write_config
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """24 training trajectories of 17 frames (float32) and 8 per probe split: 40 MB, 1 s."""
     return tiny_data_set(
-        tmp_path_factory.mktemp("robustness") / "tiny", train_size=24, probe_train_size=8,
-        probe_val_size=8, wall_size=8, wall_other_size=8, expert_train_size=8, expert_val_size=8,
-        expert_steps=17, dtype="float32",
-    )  # fmt: skip
+        tmp_path_factory.mktemp("robustness") / "tiny",
+        train_size=24,
+        probe_train_size=8,
+        probe_val_size=8,
+        wall_size=8,
+        wall_other_size=8,
+        expert_train_size=8,
+        expert_val_size=8,
+        expert_steps=17,
+        dtype="float32",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +60,17 @@ def trained_checkpoint(tiny_config: Path, tmp_path_factory: pytest.TempPathFacto
     runs = tmp_path_factory.mktemp("trained") / "runs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", ["jepa"])
-        cli.run_lightning(["fit", "--config", str(tiny_config), "--trainer.max_steps", "4",
-                           "--trainer.logger.init_args.save_dir", str(runs)])  # fmt: skip
+        cli.run_lightning(
+            [
+                "fit",
+                "--config",
+                str(tiny_config),
+                "--trainer.max_steps",
+                "4",
+                "--trainer.logger.init_args.save_dir",
+                str(runs),
+            ]
+        )
     return runs / "tiny" / "version_0" / "checkpoints" / "last.ckpt"
 
 

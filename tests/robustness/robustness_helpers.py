@@ -47,7 +47,12 @@ TINY_CONFIG: dict[str, Any] = {
     "model": {
         "encoder": {
             "class_path": "jepa_world.models.ConvEncoder",
-            "init_args": {"repr_dim": 16, "wall_dim": 4, "agent_channels": [4, 8], "wall_channels": [2, 4]},
+            "init_args": {
+                "repr_dim": 16,
+                "wall_dim": 4,
+                "agent_channels": [4, 8],
+                "wall_channels": [2, 4],
+            },
         },
         "predictor": {
             "class_path": "jepa_world.models.MLPPredictor",
@@ -83,7 +88,11 @@ def jepa_command(*args: str) -> list[str]:
 
 
 def run_until(
-    command: Sequence[str], ready: Callable[[], bool], cwd: Path, timeout: float = 120.0, delay: float = 0.0
+    command: Sequence[str],
+    ready: Callable[[], bool],
+    cwd: Path,
+    timeout: float = 120.0,
+    delay: float = 0.0,
 ) -> int:
     """Start ``command``, wait until ``ready()`` holds (plus ``delay`` seconds), then SIGKILL it.
 
@@ -91,14 +100,20 @@ def run_until(
     by itself before it could be killed).
     """
     child = subprocess.Popen(
-        list(command), cwd=cwd, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        list(command),
+        cwd=cwd,
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + timeout
     try:
         while not ready():
             if child.poll() is not None:
                 stderr = child.stderr.read().decode() if child.stderr else ""
-                raise AssertionError(f"{command} ended ({child.returncode}) before it was ready:\n{stderr[-3000:]}")
+                raise AssertionError(
+                    f"{command} ended ({child.returncode}) before it was ready:\n{stderr[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"{command} not ready after {timeout} s")
             time.sleep(0.02)
@@ -126,7 +141,12 @@ def training_state(path: Path) -> dict[str, Any]:
 def same_tensors(a: Any, b: Any) -> bool:
     """Bitwise equality of nested dicts/lists of tensors and plain values."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+        return (
+            isinstance(a, Tensor)
+            and isinstance(b, Tensor)
+            and a.dtype == b.dtype
+            and torch.equal(a, b)
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_tensors(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -199,7 +219,9 @@ class NaNAtStep(VICReg):
         self.step = step
         self.calls = 0
 
-    def compute(self, predictions: Tensor, targets: Tensor, embeddings: Tensor, actions: Tensor) -> StrategyOutput:
+    def compute(
+        self, predictions: Tensor, targets: Tensor, embeddings: Tensor, actions: Tensor
+    ) -> StrategyOutput:
         out = super().compute(predictions, targets, embeddings, actions)
         if not self.training:
             return out
@@ -226,6 +248,8 @@ class CrashAtStep(L.Callback):
         super().__init__()
         self.step = step
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if trainer.global_step >= self.step:
             raise Crash(f"simulated crash before step {trainer.global_step}")

@@ -39,8 +39,17 @@ def _last(runs: Path) -> Path:
 
 
 def _fit(config: Path, runs: Path, *options: str) -> cli.JEPACLI:
-    return cli.run_lightning(["fit", "--config", str(config), "--trainer.logger.init_args.save_dir", str(runs),
-                              *EVERY, *options])  # fmt: skip
+    return cli.run_lightning(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--trainer.logger.init_args.save_dir",
+            str(runs),
+            *EVERY,
+            *options,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +62,24 @@ def uninterrupted(tiny_config: Path, tmp_path_factory: pytest.TempPathFactory) -
     return training_state(_last(runs))
 
 
-def test_same_seed_and_config_give_bitwise_identical_weights(uninterrupted: dict, tiny_config: Path, tmp_path: Path) -> None:
+def test_same_seed_and_config_give_bitwise_identical_weights(
+    uninterrupted: dict, tiny_config: Path, tmp_path: Path
+) -> None:
     _fit(tiny_config, tmp_path / "runs")
     again = training_state(_last(tmp_path / "runs"))
     assert again["global_step"] == uninterrupted["global_step"] == 66
     assert same_tensors(again, uninterrupted)
     _fit(tiny_config, tmp_path / "other", "--seed_everything", "1")
-    assert not same_tensors(training_state(_last(tmp_path / "other"))["state_dict"], uninterrupted["state_dict"])
+    assert not same_tensors(
+        training_state(_last(tmp_path / "other"))["state_dict"], uninterrupted["state_dict"]
+    )
 
 
-@pytest.mark.parametrize(("crash", "saved"), [(12, 10), (33, 30), (38, 35)],
-                         ids=["first epoch", "last batch of an epoch", "second epoch"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("crash", "saved"),
+    [(12, 10), (33, 30), (38, 35)],
+    ids=["first epoch", "last batch of an epoch", "second epoch"],
+)
 def test_a_run_stopped_after_k_steps_resumes_from_last_ckpt_to_the_same_weights(
     crash: int, saved: int, uninterrupted: dict, tiny_config: Path, tmp_path: Path
 ) -> None:
@@ -71,7 +87,13 @@ def test_a_run_stopped_after_k_steps_resumes_from_last_ckpt_to_the_same_weights(
 
     runs = tmp_path / "runs"
     with pytest.raises(Crash):
-        _fit(tiny_config, runs, "--trainer.callbacks+=robustness_helpers.CrashAtStep", "--trainer.callbacks.step", str(crash))
+        _fit(
+            tiny_config,
+            runs,
+            "--trainer.callbacks+=robustness_helpers.CrashAtStep",
+            "--trainer.callbacks.step",
+            str(crash),
+        )
     assert training_state(_last(runs))["global_step"] == saved
     resumed = _fit(tiny_config, runs, "--ckpt_path", "last")
     assert Path(resumed.trainer.ckpt_path) == _last(runs)  # resumed, not restarted
@@ -88,20 +110,35 @@ def test_strategies_with_random_draws_or_a_target_network_resume_to_the_same_wei
     the resumed run's sanity check drawing in between."""
     from robustness_helpers import Crash
 
-    options = ["--model.strategy", f"jepa_world.strategies.{strategy}", "--trainer.max_steps", "12",
-               "--trainer.val_check_interval", "4"]  # fmt: skip
+    options = [
+        "--model.strategy",
+        f"jepa_world.strategies.{strategy}",
+        "--trainer.max_steps",
+        "12",
+        "--trainer.val_check_interval",
+        "4",
+    ]
     _fit(tiny_config, tmp_path / "reference", *options)
     reference = training_state(_last(tmp_path / "reference"))
     runs = tmp_path / "runs"
     with pytest.raises(Crash):
-        _fit(tiny_config, runs, *options, "--trainer.callbacks+=robustness_helpers.CrashAtStep", "--trainer.callbacks.step", "7")
+        _fit(
+            tiny_config,
+            runs,
+            *options,
+            "--trainer.callbacks+=robustness_helpers.CrashAtStep",
+            "--trainer.callbacks.step",
+            "7",
+        )
     assert training_state(_last(runs))["global_step"] == 5
     _fit(tiny_config, runs, *options, "--ckpt_path", "last")
     assert reference["global_step"] == 12
     assert same_tensors(training_state(_last(runs)), reference)
 
 
-def test_resume_from_last_in_a_new_shell_finds_the_previous_run_directory(tiny_config: Path, tmp_path: Path) -> None:
+def test_resume_from_last_in_a_new_shell_finds_the_previous_run_directory(
+    tiny_config: Path, tmp_path: Path
+) -> None:
     """``--ckpt_path last`` without a fixed logger version: the newest run's last.ckpt, same directory."""
     runs = tmp_path / "runs"
     _fit(tiny_config, runs, "--trainer.max_steps", "5")
@@ -120,7 +157,9 @@ def _kill_trials() -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(tiny_data: Path, tmp_path: Path) -> None:
+def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(
+    tiny_data: Path, tmp_path: Path
+) -> None:
     """A child ``jepa fit`` is killed at a random moment after its first checkpoint and resumed with
     ``--ckpt_path last``; its final weights, optimizer state and step must equal, bit for bit, those
     of an uninterrupted child run. ``JEPA_KILL_TRIALS`` sets the number of trials (default 2)."""
@@ -128,7 +167,9 @@ def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(t
     fit = ["fit", "--config", str(config), "--checkpoint.every_n_train_steps", "4"]
     reference_dir = tmp_path / "reference"
     reference_dir.mkdir()
-    subprocess.run(jepa_command(*fit), cwd=reference_dir, env=subprocess_env(), check=True, capture_output=True)
+    subprocess.run(
+        jepa_command(*fit), cwd=reference_dir, env=subprocess_env(), check=True, capture_output=True
+    )
     reference = training_state(_last(reference_dir / "runs"))
     assert reference["global_step"] == 132
 
@@ -143,14 +184,32 @@ def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(t
         check_training_checkpoint(last)  # whatever the moment of the kill, last.ckpt is whole
         killed_at = training_state(last)["global_step"]
         leftovers = list(last.parent.glob(f".*{INCOMPLETE_MARK}*"))
-        subprocess.run(jepa_command(*fit, "--ckpt_path", "last"), cwd=work, env=subprocess_env(),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            jepa_command(*fit, "--ckpt_path", "last"),
+            cwd=work,
+            env=subprocess_env(),
+            check=True,
+            capture_output=True,
+        )
         final = training_state(last)
-        outcomes.append((trial, round(delay, 2), status, killed_at, len(leftovers), same_tensors(final, reference)))
-    print("\nkill/resume trials (trial, delay s, exit status, last.ckpt step at kill, half-written temp files, identical):")
+        outcomes.append(
+            (
+                trial,
+                round(delay, 2),
+                status,
+                killed_at,
+                len(leftovers),
+                same_tensors(final, reference),
+            )
+        )
+    print(
+        "\nkill/resume trials (trial, delay s, exit status, last.ckpt step at kill, half-written temp files, identical):"
+    )
     for outcome in outcomes:
         print("  ", outcome)
-    assert all(o[2] == -9 for o in outcomes), "a run ended before it could be killed: raise max_epochs"
+    assert all(o[2] == -9 for o in outcomes), (
+        "a run ended before it could be killed: raise max_epochs"
+    )
     assert all(o[-1] for o in outcomes)
 
 
@@ -209,8 +268,9 @@ def test_a_write_killed_halfway_leaves_the_old_file(writer: str, tmp_path: Path)
 
 
 @pytest.mark.parametrize("writer", ["checkpoint", "model_weights.pth"])
-def test_a_write_failing_halfway_leaves_the_old_file_and_no_debris(writer: str, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_write_failing_halfway_leaves_the_old_file_and_no_debris(
+    writer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from jepa_world.callbacks import AtomicCheckpointIO
     from jepa_world.models import ConvEncoder, MLPPredictor, WorldModel, save_world_model
 
@@ -226,12 +286,16 @@ def test_a_write_failing_halfway_leaves_the_old_file_and_no_debris(writer: str, 
         if writer == "checkpoint":
             AtomicCheckpointIO().save_checkpoint({"weights": torch.ones(3)}, target)
         else:
-            save_world_model(WorldModel(ConvEncoder(repr_dim=16, wall_dim=4), MLPPredictor(repr_dim=16)), target)
+            save_world_model(
+                WorldModel(ConvEncoder(repr_dim=16, wall_dim=4), MLPPredictor(repr_dim=16)), target
+            )
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == [writer]
 
 
-def test_metrics_txt_failing_halfway_leaves_the_old_file_and_no_debris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_txt_failing_halfway_leaves_the_old_file_and_no_debris(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from jepa_world.probing.report import read_metrics, write_metrics
 
     target = tmp_path / "metrics.txt"
@@ -247,11 +311,15 @@ def test_metrics_txt_failing_halfway_leaves_the_old_file_and_no_debris(tmp_path:
     with pytest.raises(OSError):
         write_metrics(target, {"normal": 2.0}, 10, "jepa fit --config new.yaml")
     monkeypatch.undo()
-    assert target.read_bytes() == old and read_metrics(target).command == "jepa fit --config old.yaml"
+    assert (
+        target.read_bytes() == old and read_metrics(target).command == "jepa fit --config old.yaml"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.txt"]
 
 
-def test_jepa_fit_writes_its_checkpoints_through_the_atomic_writer(tiny_config: Path, tmp_path: Path) -> None:
+def test_jepa_fit_writes_its_checkpoints_through_the_atomic_writer(
+    tiny_config: Path, tmp_path: Path
+) -> None:
     from jepa_world.callbacks import AtomicCheckpointIO
 
     run = _fit(tiny_config, tmp_path / "runs", "--trainer.max_steps", "5")
@@ -262,7 +330,18 @@ def test_jepa_fit_writes_its_checkpoints_through_the_atomic_writer(tiny_config: 
 # ---------------------------------------------------------------------------------------------
 # Data generation
 
-GENERATE = ["data", "generate", "--preset", "tiny", "--train_size", "600", "--dtype", "uint8", "--progress", "false"]
+GENERATE = [
+    "data",
+    "generate",
+    "--preset",
+    "tiny",
+    "--train_size",
+    "600",
+    "--dtype",
+    "uint8",
+    "--progress",
+    "false",
+]
 
 
 @pytest.mark.slow
@@ -270,7 +349,10 @@ def test_killed_data_generation_leaves_no_directory_that_looks_complete(tmp_path
     out = tmp_path / "data"
 
     def writing_train() -> bool:
-        return any((p / "train" / "states.npy").is_file() for p in tmp_path.glob(f".data{INCOMPLETE_MARK}*"))
+        return any(
+            (p / "train" / "states.npy").is_file()
+            for p in tmp_path.glob(f".data{INCOMPLETE_MARK}*")
+        )
 
     assert run_until(jepa_command(*GENERATE, "--out", str(out)), writing_train, cwd=tmp_path) == -9
     assert not out.exists()
@@ -287,7 +369,10 @@ def test_killed_regeneration_keeps_the_old_data_set(tiny_data: Path, tmp_path: P
     before = (out / "dataset.json").read_bytes()
 
     def writing_train() -> bool:
-        return any((p / "train" / "states.npy").is_file() for p in tmp_path.glob(f".data{INCOMPLETE_MARK}*"))
+        return any(
+            (p / "train" / "states.npy").is_file()
+            for p in tmp_path.glob(f".data{INCOMPLETE_MARK}*")
+        )
 
     command = jepa_command(*GENERATE, "--out", str(out), "--overwrite", "true")
     assert run_until(command, writing_train, cwd=tmp_path) == -9
@@ -295,7 +380,9 @@ def test_killed_regeneration_keeps_the_old_data_set(tiny_data: Path, tmp_path: P
     TrajectoryDataModule(data_dir=str(out), window=4, batch_size=8, num_workers=0).setup("fit")
 
 
-def test_data_generation_failing_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_generation_failing_midway_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from jepa_world.data import generate
 
     real = generate._write_split
@@ -309,5 +396,7 @@ def test_data_generation_failing_midway_leaves_nothing(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(generate, "_write_split", third_split_fails)
     with pytest.raises(OSError):
-        generate.generate_dataset(str(tmp_path / "data"), preset="tiny", train_size=8, progress=False)
+        generate.generate_dataset(
+            str(tmp_path / "data"), preset="tiny", train_size=8, progress=False
+        )
     assert list(tmp_path.iterdir()) == []

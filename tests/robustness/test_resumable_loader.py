@@ -44,8 +44,13 @@ def test_shards_of_two_processes_cover_the_epoch() -> None:
 
 
 def _loader(progress: tuple[int, bool], batch_size: int = 4) -> ResumableLoader:
-    return ResumableLoader(DATA, batch_size=batch_size, drop_last=True, sampler=ResumableSampler(DATA, seed=0),
-                           progress=lambda: progress)  # fmt: skip
+    return ResumableLoader(
+        DATA,
+        batch_size=batch_size,
+        drop_last=True,
+        sampler=ResumableSampler(DATA, seed=0),
+        progress=lambda: progress,
+    )
 
 
 def test_the_loader_state_resumes_mid_epoch_and_after_a_finished_epoch() -> None:
@@ -53,7 +58,13 @@ def test_the_loader_state_resumes_mid_epoch_and_after_a_finished_epoch() -> None
     interrupted.sampler.set_epoch(2)
     whole = _batches(interrupted)
     state = interrupted.state_dict()
-    assert state == {"epoch": 2, "batches": 3, "finished": False, "batch_size": 4, "num_replicas": 1}
+    assert state == {
+        "epoch": 2,
+        "batches": 3,
+        "finished": False,
+        "batch_size": 4,
+        "num_replicas": 1,
+    }
 
     resumed = _loader((0, False))
     resumed.load_state_dict(state)
@@ -70,7 +81,9 @@ def test_the_loader_state_resumes_mid_epoch_and_after_a_finished_epoch() -> None
 def test_a_different_batch_size_restarts_the_epoch_with_a_warning() -> None:
     resumed = _loader((0, False), batch_size=8)
     with pytest.warns(UserWarning, match="restarts from its first batch"):
-        resumed.load_state_dict({"epoch": 1, "batches": 3, "finished": False, "batch_size": 4, "num_replicas": 1})
+        resumed.load_state_dict(
+            {"epoch": 1, "batches": 3, "finished": False, "batch_size": 4, "num_replicas": 1}
+        )
     assert len(_batches(resumed)) == 5
 
 

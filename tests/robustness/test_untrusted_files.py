@@ -26,7 +26,7 @@ from jepa_world.models import WorldModelFileError, load_world_model
 from jepa_world.trust import TRUST_PICKLE_ENV, TRUSTED_MODULES_ENV
 
 #: A package that leaves a marker when imported and when its encoder is built.
-EVIL_PACKAGE = '''
+EVIL_PACKAGE = """
 from pathlib import Path
 import os
 from torch import nn
@@ -39,16 +39,16 @@ class Encoder(nn.Module):
         super().__init__()
         Path(os.environ["JEPA_TEST_MARKER"]).write_text("built")
         self.repr_dim = repr_dim
-'''
+"""
 
 #: A user's own encoder in a package of their own: loads once that package is trusted.
-OWN_PACKAGE = '''
+OWN_PACKAGE = """
 from jepa_world.models import ConvEncoder
 
 
 class SmallEncoder(ConvEncoder):
     pass
-'''
+"""
 
 
 class RunsCode:
@@ -130,27 +130,65 @@ class Crafted:
 
 
 CRAFTED = [
-    Crafted("weights: stdlib class that starts a process", _weights(_popen),
-            ("crafted.pth", "'subprocess.Popen' is not from a trusted package", "--trust-modules subprocess"),
-            ("main", "probe")),
-    Crafted("weights: trusted package, but not a model class", _weights(_popen),
-            ("crafted.pth", "'subprocess.Popen' is the class Popen, not a torch.nn.Module subclass"),
-            ("main", "probe"), trust="subprocess"),
-    Crafted("weights: model class of an untrusted package", _weights(_evil),
-            ("crafted.pth", "'evil_models.Encoder' is not from a trusted package", "--trust-modules evil_models"),
-            ("main", "probe")),
-    Crafted("weights: pickle that calls a function", _pickled(".pth"),
-            ("crafted.pth", "only full unpickling rebuilds", "refused"), ("main", "probe")),
-    Crafted("checkpoint: stdlib class that starts a process", _checkpoint(_popen),
-            ("crafted.ckpt", "'subprocess.Popen' is not from a trusted package"), ("probe", "export", "fit")),
-    Crafted("checkpoint: trusted package, but not a model class", _checkpoint(_popen),
-            ("crafted.ckpt", "'subprocess.Popen' is the class Popen, not a torch.nn.Module subclass"),
-            ("probe", "export"), trust="subprocess"),
-    Crafted("checkpoint: model class of an untrusted package", _checkpoint(_evil),
-            ("crafted.ckpt", "'evil_models.Encoder' is not from a trusted package"), ("probe", "export", "fit")),
-    Crafted("checkpoint: pickle that calls a function", _pickled(".ckpt"),
-            ("crafted.ckpt", "only full unpickling rebuilds", "refused"), ("probe", "export", "fit")),
-]  # fmt: skip
+    Crafted(
+        "weights: stdlib class that starts a process",
+        _weights(_popen),
+        (
+            "crafted.pth",
+            "'subprocess.Popen' is not from a trusted package",
+            "--trust-modules subprocess",
+        ),
+        ("main", "probe"),
+    ),
+    Crafted(
+        "weights: trusted package, but not a model class",
+        _weights(_popen),
+        ("crafted.pth", "'subprocess.Popen' is the class Popen, not a torch.nn.Module subclass"),
+        ("main", "probe"),
+        trust="subprocess",
+    ),
+    Crafted(
+        "weights: model class of an untrusted package",
+        _weights(_evil),
+        (
+            "crafted.pth",
+            "'evil_models.Encoder' is not from a trusted package",
+            "--trust-modules evil_models",
+        ),
+        ("main", "probe"),
+    ),
+    Crafted(
+        "weights: pickle that calls a function",
+        _pickled(".pth"),
+        ("crafted.pth", "only full unpickling rebuilds", "refused"),
+        ("main", "probe"),
+    ),
+    Crafted(
+        "checkpoint: stdlib class that starts a process",
+        _checkpoint(_popen),
+        ("crafted.ckpt", "'subprocess.Popen' is not from a trusted package"),
+        ("probe", "export", "fit"),
+    ),
+    Crafted(
+        "checkpoint: trusted package, but not a model class",
+        _checkpoint(_popen),
+        ("crafted.ckpt", "'subprocess.Popen' is the class Popen, not a torch.nn.Module subclass"),
+        ("probe", "export"),
+        trust="subprocess",
+    ),
+    Crafted(
+        "checkpoint: model class of an untrusted package",
+        _checkpoint(_evil),
+        ("crafted.ckpt", "'evil_models.Encoder' is not from a trusted package"),
+        ("probe", "export", "fit"),
+    ),
+    Crafted(
+        "checkpoint: pickle that calls a function",
+        _pickled(".ckpt"),
+        ("crafted.ckpt", "only full unpickling rebuilds", "refused"),
+        ("probe", "export", "fit"),
+    ),
+]
 CASES = [(crafted, command) for crafted in CRAFTED for command in crafted.commands]
 
 
@@ -198,13 +236,26 @@ def test_resumed_checkpoint_is_opened_with_weights_only(
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", spy)
-    cli.main(["fit", "--config", str(tiny_config), "--ckpt_path", str(trained_checkpoint),
-              "--trainer.max_steps", "5"])  # fmt: skip
+    cli.main(
+        [
+            "fit",
+            "--config",
+            str(tiny_config),
+            "--ckpt_path",
+            str(trained_checkpoint),
+            "--trainer.max_steps",
+            "5",
+        ]
+    )
     assert seen and all(flag is True for flag in seen), seen
 
 
 def test_a_package_the_user_trusts_loads(
-    marker: Path, trained_checkpoint: Path, trained_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    marker: Path,
+    trained_checkpoint: Path,
+    trained_weights: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The opt-ins work: ``trust_modules`` for a user's own classes, ``trust_pickle`` for a file they trust."""
     payload = torch.load(trained_weights, weights_only=True)
@@ -213,7 +264,9 @@ def test_a_package_the_user_trusts_loads(
     torch.save(payload, own)
     with pytest.raises(WorldModelFileError, match="--trust-modules own_models"):
         load_world_model(own)
-    assert type(load_world_model(own, trust_modules="own_models").encoder).__name__ == "SmallEncoder"
+    assert (
+        type(load_world_model(own, trust_modules="own_models").encoder).__name__ == "SmallEncoder"
+    )
     monkeypatch.setenv(TRUSTED_MODULES_ENV, "own_models")
     assert type(load_model(own).encoder).__name__ == "SmallEncoder"
 
@@ -233,8 +286,12 @@ def test_every_file_the_project_writes_loads_without_opt_in(
 ) -> None:
     """Checkpoints (last and best), exported weights and the released model: no flag needed."""
     root = Path(__file__).resolve().parents[2]
-    for path in [trained_checkpoint, *trained_checkpoint.parent.glob("best*.ckpt"), trained_weights,
-                 root / "model_weights.pth"]:  # fmt: skip
+    for path in [
+        trained_checkpoint,
+        *trained_checkpoint.parent.glob("best*.ckpt"),
+        trained_weights,
+        root / "model_weights.pth",
+    ]:
         assert load_model(path).repr_dim > 0, path
     for path in [trained_checkpoint, *trained_checkpoint.parent.glob("best*.ckpt")]:
         check_training_checkpoint(path)
@@ -244,16 +301,41 @@ def test_every_file_the_project_writes_loads_without_opt_in(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", sorted(p.name for p in (Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")))
-def test_checkpoints_of_every_shipped_config_load_safely(config: str, tiny_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "config",
+    sorted(p.name for p in (Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")),
+)
+def test_checkpoints_of_every_shipped_config_load_safely(
+    config: str, tiny_data: Path, tmp_path: Path
+) -> None:
     """Two steps of each shipped config, then its checkpoint through the safe loaders only."""
     root = Path(__file__).resolve().parents[2]
     runs = tmp_path / "runs"
-    cli.run_lightning(["fit", "--config", str(root / "configs" / config), "--data.data_dir", str(tiny_data),
-                       "--data.num_workers", "0", "--data.batch_size", "4", "--data.window", "4",
-                       "--trainer.max_steps", "2", "--trainer.accelerator", "cpu", "--trainer.callbacks", "[]",
-                       "--trainer.logger.init_args.save_dir", str(runs),
-                       "--trainer.enable_progress_bar", "false"])  # fmt: skip
+    cli.run_lightning(
+        [
+            "fit",
+            "--config",
+            str(root / "configs" / config),
+            "--data.data_dir",
+            str(tiny_data),
+            "--data.num_workers",
+            "0",
+            "--data.batch_size",
+            "4",
+            "--data.window",
+            "4",
+            "--trainer.max_steps",
+            "2",
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.callbacks",
+            "[]",
+            "--trainer.logger.init_args.save_dir",
+            str(runs),
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
     (last,) = runs.glob("*/version_0/checkpoints/last.ckpt")
     check_training_checkpoint(last)
     assert load_model(last).repr_dim > 0
@@ -268,15 +350,25 @@ def test_trust_checks_class_paths_before_importing(marker: Path) -> None:
         check_class_path("os.system; rm -rf /", ("jepa_world",), "encoder")
     with pytest.raises(UntrustedFileError, match="not from a trusted package"):
         resolve_class("jepa_worldevil.Encoder", ("jepa_world",), torch.nn.Module, "encoder")
-    with pytest.raises(UntrustedFileError, match="is the class Trainer, not a torch.nn.Module subclass"):
+    with pytest.raises(
+        UntrustedFileError, match="is the class Trainer, not a torch.nn.Module subclass"
+    ):
         resolve_class("jepa_world.cli.Trainer", ("jepa_world",), torch.nn.Module, "encoder")
     with pytest.raises(UntrustedFileError, match="defined outside the trusted packages"):
-        resolve_class("jepa_world.models.encoders.nn.Linear", ("jepa_world",), torch.nn.Module, "encoder")
-    assert resolve_class("jepa_world.models.ConvEncoder", ("jepa_world",), torch.nn.Module, "encoder")
+        resolve_class(
+            "jepa_world.models.encoders.nn.Linear", ("jepa_world",), torch.nn.Module, "encoder"
+        )
+    assert resolve_class(
+        "jepa_world.models.ConvEncoder", ("jepa_world",), torch.nn.Module, "encoder"
+    )
     assert not marker.exists() and "evil_models" not in sys.modules
 
 
-@pytest.mark.parametrize("maker", [_weights(_popen), _weights(_evil), _pickled(".ckpt")], ids=["popen", "foreign", "pickle"])
+@pytest.mark.parametrize(
+    "maker",
+    [_weights(_popen), _weights(_evil), _pickled(".ckpt")],
+    ids=["popen", "foreign", "pickle"],
+)
 def test_jepa_plan_refuses_crafted_files_too(
     maker: Callable[[Path, Path, Path, Path], Path],
     marker: Path,

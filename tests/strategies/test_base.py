@@ -52,7 +52,9 @@ def test_terms_are_finite_float32_in_bf16_autocast(strategy_name, batch, tools):
         out = tools["run"](strategy, model, states, actions)
     assert out.loss.dtype == torch.float32
     assert torch.isfinite(out.loss)
-    assert out.terms and all(torch.isfinite(v) and v.dtype == torch.float32 for v in out.terms.values())
+    assert out.terms and all(
+        torch.isfinite(v) and v.dtype == torch.float32 for v in out.terms.values()
+    )
     out.loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
@@ -69,7 +71,9 @@ def test_forward_rejects_mismatched_shapes_and_prints_them():
 
 def test_base_class_requires_compute():
     with pytest.raises(NotImplementedError, match="compute"):
-        LossStrategy()(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.zeros(2, 2, 2))
+        LossStrategy()(
+            torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.zeros(2, 2, 2)
+        )
     assert StrategyOutput(torch.tensor(1.0)).terms == {}
 
 

@@ -15,7 +15,9 @@ def test_target_starts_equal_to_the_online_encoder(tools):
     model = tools["world_model"]()
     strategy = BYOLEMA()
     strategy.setup(model)
-    for target, online in zip(strategy.target_encoder.parameters(), model.encoder.parameters(), strict=True):
+    for target, online in zip(
+        strategy.target_encoder.parameters(), model.encoder.parameters(), strict=True
+    ):
         torch.testing.assert_close(target, online)
         assert not target.requires_grad
     strategy.setup(model)  # idempotent: a second call keeps the same target
@@ -42,7 +44,9 @@ def test_cosine_momentum_depends_only_on_the_step():
     assert cosine_momentum(0, 100, 0.99, 1.0) == pytest.approx(0.99)
     assert cosine_momentum(50, 100, 0.99, 1.0) == pytest.approx(0.995)
     assert cosine_momentum(100, 100, 0.99, 1.0) == pytest.approx(1.0)
-    assert cosine_momentum(10, 100, 0.9, 1.0) == pytest.approx(1.0 - 0.1 * (1 + math.cos(math.pi * 0.1)) / 2)
+    assert cosine_momentum(10, 100, 0.9, 1.0) == pytest.approx(
+        1.0 - 0.1 * (1 + math.cos(math.pi * 0.1)) / 2
+    )
 
 
 def test_ema_update_with_momentum_zero_copies_the_online_weights(tools):
@@ -70,7 +74,9 @@ def test_targets_before_setup_explain_what_is_missing(batch, tools):
         BYOLEMA().targets(tools["world_model"](), states, torch.zeros(1))
 
 
-@pytest.mark.parametrize(("field", "value"), [("prediction_weight", -1.0), ("std_weight", -1.0), ("base_momentum", 1.5)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("prediction_weight", -1.0), ("std_weight", -1.0), ("base_momentum", 1.5)]
+)
 def test_byol_rejects_bad_settings_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         BYOLEMA(**{field: value})

@@ -16,7 +16,9 @@ def test_gather_is_the_identity_in_a_single_process():
 
 
 def test_shared_seed_gives_the_same_draws_for_the_same_step():
-    assert torch.equal(torch.randn(5, generator=shared_seed(7)), torch.randn(5, generator=shared_seed(7)))
+    assert torch.equal(
+        torch.randn(5, generator=shared_seed(7)), torch.randn(5, generator=shared_seed(7))
+    )
 
 
 def _global_batch() -> tuple[torch.Tensor, torch.Tensor]:

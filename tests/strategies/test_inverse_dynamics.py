@@ -51,7 +51,9 @@ def test_passes_hooks_to_the_base(batch, tools):
         for p in model.encoder.parameters():
             p.add_(1.0)
     strategy.on_after_optimizer_step(model, 1, 10)
-    for t, o in zip(strategy.base.target_encoder.parameters(), model.encoder.parameters(), strict=True):
+    for t, o in zip(
+        strategy.base.target_encoder.parameters(), model.encoder.parameters(), strict=True
+    ):
         torch.testing.assert_close(t, o)
 
 

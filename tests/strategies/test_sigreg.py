@@ -58,7 +58,10 @@ def test_inverse_dynamics_passes_the_step_to_its_base():
     assert strategy.base.step == 7
 
 
-@pytest.mark.parametrize(("field", "value"), [("sigreg_weight", -1.0), ("prediction_weight", -1.0), ("num_slices", 0), ("num_knots", 1)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("sigreg_weight", -1.0), ("prediction_weight", -1.0), ("num_slices", 0), ("num_knots", 1)],
+)
 def test_sigreg_rejects_bad_settings_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         SIGReg(**{field: value})

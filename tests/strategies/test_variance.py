@@ -16,7 +16,9 @@ def test_variance_hinge_stops_at_the_target_and_saturates_when_collapsed():
     wide = torch.randn(512, 3, 8) * 10
     assert strategy(wide, wide, wide, actions).terms["variance"] == 0  # no reward for large scale
     constant = torch.zeros(512, 3, 8)
-    assert strategy(constant, constant, constant, actions).terms["variance"].item() == pytest.approx(0.99, abs=1e-3)
+    assert strategy(constant, constant, constant, actions).terms[
+        "variance"
+    ].item() == pytest.approx(0.99, abs=1e-3)
 
 
 @pytest.mark.parametrize("field", ["prediction_weight", "std_weight"])

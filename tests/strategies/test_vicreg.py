@@ -10,7 +10,9 @@ def test_vicreg_total_is_the_weighted_sum_of_its_terms():
     predictions, targets = torch.randn(16, 5, 8), torch.randn(16, 5, 8)
     out = strategy(predictions, targets, targets, torch.zeros(16, 4, 2))
     assert set(out.terms) == {"prediction", "variance", "covariance"}
-    expected = 2.0 * out.terms["prediction"] + 3.0 * out.terms["variance"] + 0.5 * out.terms["covariance"]
+    expected = (
+        2.0 * out.terms["prediction"] + 3.0 * out.terms["variance"] + 0.5 * out.terms["covariance"]
+    )
     torch.testing.assert_close(out.loss, expected)
 
 
@@ -20,7 +22,10 @@ def test_vicreg_penalises_copied_dimensions():
     copied = z.clone()
     copied[..., 1:4] = copied[..., :1]
     actions = torch.zeros(256, 2, 2)
-    assert VICReg()(copied, copied, copied, actions).terms["covariance"] > 5 * VICReg()(z, z, z, actions).terms["covariance"]
+    assert (
+        VICReg()(copied, copied, copied, actions).terms["covariance"]
+        > 5 * VICReg()(z, z, z, actions).terms["covariance"]
+    )
 
 
 @pytest.mark.parametrize("field", ["prediction_weight", "std_weight", "cov_weight"])

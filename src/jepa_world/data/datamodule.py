@@ -171,8 +171,9 @@ class TrajectoryDataModule(L.LightningDataModule):
         if not excluded:
             return
         low, high = excluded
-        mirrored = {MIRROR - x for x in range(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1)
-                    if not low <= x <= high}  # fmt: skip
+        mirrored = {
+            MIRROR - x for x in range(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1) if not low <= x <= high
+        }
         leaked = sorted(x for x in mirrored if low <= x <= high)
         if leaked:
             warnings.warn(

@@ -333,7 +333,9 @@ def open_split(path: str | os.PathLike[str], need_locations: bool = False) -> Sp
     if steps < 2:
         raise DataError(f"{states_h.path}: trajectories have T = {steps} frames; expected T >= 2")
 
-    actions_h = read_header(directory / "actions.npy", "the actions (N, T-1, 2) float32 of the split")
+    actions_h = read_header(
+        directory / "actions.npy", "the actions (N, T-1, 2) float32 of the split"
+    )
     _expect_dtype(actions_h, "float32")
     _expect_shape(
         actions_h,

@@ -61,15 +61,29 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(96, 64, 32, 32, 32, 32, 16, "float32", "a few hundred trajectories, for tests"),
     "quickstart": Preset(
-        8000, 8000, 500, 500, 500, 4000, 150, "uint8",
+        8000,
+        8000,
+        500,
+        500,
+        500,
+        4000,
+        150,
+        "uint8",
         "about 565k frames, 4.8 GB as uint8: a few minutes of CPU training, and probe-train "
         "sets large enough for the course prober",
     ),
     "course": Preset(
-        147008, 9984, 4000, 4000, 4000, 10000, 4000, "float32",
+        147008,
+        9984,
+        4000,
+        4000,
+        4000,
+        10000,
+        4000,
+        "float32",
         "the course sizes (2.5M training frames, 84.5 GB as float32 for train alone)",
     ),
-}  # fmt: skip
+}
 """Named presets; every size and the dtype can be overridden in :func:`generate_dataset`."""
 
 
@@ -387,13 +401,24 @@ def generate_dataset(
             )
         if plan.kind == "wall_run":
             return lambda rng, n: wall_run_trajectories(
-                rng, n, plan.steps, door_fraction=wall_door_fraction,
-                min_distance=wall_min_distance, max_distance=wall_max_distance, **where,
-            )  # fmt: skip
+                rng,
+                n,
+                plan.steps,
+                door_fraction=wall_door_fraction,
+                min_distance=wall_min_distance,
+                max_distance=wall_max_distance,
+                **where,
+            )
         return lambda rng, n: expert_trajectories(
-            rng, n, plan.steps, speed=expert_speed, box_half_width=expert_box_half_width,
-            lane_half_height=expert_lane_half_height, min_step=step_min, **where,
-        )  # fmt: skip
+            rng,
+            n,
+            plan.steps,
+            speed=expert_speed,
+            box_half_width=expert_box_half_width,
+            lane_half_height=expert_lane_half_height,
+            min_step=step_min,
+            **where,
+        )
 
     started = time.perf_counter()
     total_frames = sum(p.size * p.steps for p in plans)

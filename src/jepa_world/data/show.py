@@ -67,8 +67,14 @@ def show_trajectories(
     masks = wall_mask(wall_x, door_y)
     for k, index in enumerate(picks):
         ax = fig.add_subplot(rows, cols, k + 1)
-        ax.imshow(masks[k], cmap="Greys", vmin=0, vmax=1.6, interpolation="nearest",
-                  extent=(-0.5, IMAGE_SIZE - 0.5, IMAGE_SIZE - 0.5, -0.5))  # fmt: skip
+        ax.imshow(
+            masks[k],
+            cmap="Greys",
+            vmin=0,
+            vmax=1.6,
+            interpolation="nearest",
+            extent=(-0.5, IMAGE_SIZE - 0.5, IMAGE_SIZE - 0.5, -0.5),
+        )
         ax.add_patch(
             Rectangle(
                 (wall_x[k] - WALL_HALF_WIDTH - 0.5, door_y[k] - DOOR_HALF_HEIGHT - 0.5),

@@ -155,7 +155,9 @@ class CoordinateEncoder(nn.Module):
         name = type(self).__name__
         _check_code(name, tiles, position_gain, layout_gain)
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"{name}: kernel_size must be a positive odd integer, got {kernel_size}")
+            raise ValueError(
+                f"{name}: kernel_size must be a positive odd integer, got {kernel_size}"
+            )
         self.init_args = {
             "tiles": tiles,
             "position_gain": float(position_gain),
@@ -175,7 +177,9 @@ class CoordinateEncoder(nn.Module):
         # sharpness = 1 + softplus(raw) >= 1: below 1 the weights would flatten towards the
         # image centre, a shrinking code that a prediction loss alone would welcome.
         self.sharpness_raw = nn.Parameter(torch.zeros(()))
-        self.register_buffer("grid", torch.arange(IMAGE_SIZE, dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "grid", torch.arange(IMAGE_SIZE, dtype=torch.float32), persistent=False
+        )
 
     @property
     def kernel(self) -> Tensor:
@@ -192,7 +196,9 @@ class CoordinateEncoder(nn.Module):
         n = profiles.shape[0]
         kernel = self.kernel
         heat = F.conv1d(
-            profiles.reshape(2 * n, 1, IMAGE_SIZE), kernel.view(1, 1, -1), padding=kernel.numel() // 2
+            profiles.reshape(2 * n, 1, IMAGE_SIZE),
+            kernel.view(1, 1, -1),
+            padding=kernel.numel() // 2,
         )
         heat = F.relu(heat).reshape(n, 2, IMAGE_SIZE) + 1e-6
         return soft_argmax_1d(heat, self.sharpness, self.grid)
@@ -274,7 +280,9 @@ class CoordinatePredictor(nn.Module):
         if not relative_scale > 0:
             raise ValueError(f"{name}: relative_scale must be > 0, got {relative_scale}")
         if action_dim != 2:
-            raise ValueError(f"{name}: actions are (dx, dy) displacements, action_dim must be 2, got {action_dim}")
+            raise ValueError(
+                f"{name}: actions are (dx, dy) displacements, action_dim must be 2, got {action_dim}"
+            )
         self.init_args = {
             "tiles": tiles,
             "position_gain": float(position_gain),

@@ -40,7 +40,9 @@ def _positive(owner: str, **values: int | float) -> None:
 def _channels(owner: str, name: str, channels: Sequence[int]) -> tuple[int, ...]:
     found = tuple(int(c) for c in channels)
     if not found or min(found) < 1:
-        raise ValueError(f"{owner}: {name} must be a non-empty list of positive ints, got {channels}")
+        raise ValueError(
+            f"{owner}: {name} must be a non-empty list of positive ints, got {channels}"
+        )
     return found
 
 
@@ -53,7 +55,10 @@ def _downsampling_stack(in_channels: int, channels: tuple[int, ...]) -> nn.Seque
     previous = in_channels
     for i, width in enumerate(channels):
         kernel = 5 if i == 0 else 3
-        layers += [nn.Conv2d(previous, width, kernel, stride=2, padding=kernel // 2, bias=False), nn.ReLU()]
+        layers += [
+            nn.Conv2d(previous, width, kernel, stride=2, padding=kernel // 2, bias=False),
+            nn.ReLU(),
+        ]
         previous = width
     return nn.Sequential(*layers)
 
@@ -160,7 +165,9 @@ class ResidualBlock(nn.Module):
     of one, so a frozen model probes exactly as it trained.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, groups: int = 8) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, groups: int = 8
+    ) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
@@ -205,7 +212,9 @@ class ResNetEncoder(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _positive(name, repr_dim=repr_dim, blocks_per_stage=blocks_per_stage, input_scale=input_scale)
+        _positive(
+            name, repr_dim=repr_dim, blocks_per_stage=blocks_per_stage, input_scale=input_scale
+        )
         stages = _channels(name, "widths", widths)
         self.init_args = {
             "repr_dim": repr_dim,

@@ -12,7 +12,9 @@ import torch
 from torch import Tensor, nn
 
 
-def check_step_inputs(z: Tensor, action: Tensor, repr_dim: int, action_dim: int, owner: str) -> None:
+def check_step_inputs(
+    z: Tensor, action: Tensor, repr_dim: int, action_dim: int, owner: str
+) -> None:
     """Raise a ValueError naming ``owner`` unless ``z`` is ``(N, D)`` and ``action`` ``(N, A)``."""
     if z.ndim != 2 or z.shape[1] != repr_dim:
         raise ValueError(f"{owner}: expected z of shape (N, {repr_dim}), got {tuple(z.shape)}")
@@ -133,7 +135,9 @@ class GRUPredictor(nn.Module):
         self.repr_dim = repr_dim
         self.action_dim = action_dim
         self.action_embed = nn.Sequential(nn.Linear(action_dim, action_embed_dim), nn.GELU())
-        self.to_hidden = nn.Sequential(nn.LayerNorm(repr_dim), nn.Linear(repr_dim, hidden_dim), nn.Tanh())
+        self.to_hidden = nn.Sequential(
+            nn.LayerNorm(repr_dim), nn.Linear(repr_dim, hidden_dim), nn.Tanh()
+        )
         self.cell = nn.GRUCell(action_embed_dim, hidden_dim)
         self.from_hidden = nn.Linear(hidden_dim, repr_dim)
         nn.init.zeros_(self.from_hidden.weight)
@@ -143,4 +147,3 @@ class GRUPredictor(nn.Module):
         check_step_inputs(z, action, self.repr_dim, self.action_dim, type(self).__name__)
         h = self.cell(self.action_embed(action), self.to_hidden(z))
         return z + self.from_hidden(h)
-

@@ -96,7 +96,10 @@ def save_world_model(model: WorldModel, path: str | os.PathLike[str]) -> Path:
         "format_version": WEIGHTS_FORMAT_VERSION,
         "repr_dim": model.repr_dim,
         "num_parameters": count_parameters(model),
-        "encoder": {"class_path": class_path_of(model.encoder), "init_args": init_args_of(model.encoder)},
+        "encoder": {
+            "class_path": class_path_of(model.encoder),
+            "init_args": init_args_of(model.encoder),
+        },
         "predictor": {
             "class_path": class_path_of(model.predictor),
             "init_args": init_args_of(model.predictor),
@@ -196,7 +199,9 @@ def state_dict_mismatch(expected: dict[str, Tensor], found: dict[str, Any]) -> s
     unexpected = [key for key in found if key not in expected]
     parts = []
     if shapes:
-        parts.append(shapes[0] + (f", and {len(shapes) - 1} more tensors differ" if len(shapes) > 1 else ""))
+        parts.append(
+            shapes[0] + (f", and {len(shapes) - 1} more tensors differ" if len(shapes) > 1 else "")
+        )
     if missing:
         parts.append(f"{len(missing)} tensors missing, e.g. {missing[0]}")
     if unexpected:

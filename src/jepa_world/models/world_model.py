@@ -98,7 +98,9 @@ class WorldModel(nn.Module):
             )
         if t == 1:
             return embeddings
-        nxt = self.predictor(embeddings[:, :-1].reshape(-1, d), actions.reshape(-1, actions.shape[-1]))
+        nxt = self.predictor(
+            embeddings[:, :-1].reshape(-1, d), actions.reshape(-1, actions.shape[-1])
+        )
         return torch.cat([embeddings[:, :1], nxt.reshape(b, t - 1, d)], dim=1)
 
     def forward(self, states: Tensor, actions: Tensor, teacher_forcing: bool = False) -> Tensor:

@@ -56,7 +56,9 @@ def load_world_model_file(
     """
     from jepa_world.checkpoints import PICKLE_OPT_IN, load_model
 
-    return load_model(path, trust_modules=trust_modules, trust_pickle=trust_pickle, opt_in=PICKLE_OPT_IN)
+    return load_model(
+        path, trust_modules=trust_modules, trust_pickle=trust_pickle, opt_in=PICKLE_OPT_IN
+    )
 
 
 def plan_command(

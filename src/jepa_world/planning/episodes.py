@@ -201,9 +201,13 @@ def save_episodes(record: EpisodeRecord, stem: str | Path) -> tuple[Path, Path]:
         with open(tmp, "wb") as handle:
             np.savez_compressed(
                 handle,
-                wall_x=e.wall_x, door_y=e.door_y, start=e.start, goal=e.goal,
-                actions=record.actions.astype(np.float32), positions=record.positions.astype(np.float32),
-            )  # fmt: skip
+                wall_x=e.wall_x,
+                door_y=e.door_y,
+                start=e.start,
+                goal=e.goal,
+                actions=record.actions.astype(np.float32),
+                positions=record.positions.astype(np.float32),
+            )
     header = {
         "format": EPISODE_FORMAT,
         "format_version": EPISODE_FORMAT_VERSION,

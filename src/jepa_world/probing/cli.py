@@ -119,7 +119,9 @@ def probe_checkpoint(
             f"{out_dir}: already holds a report ({', '.join(p.name for p in existing)}); pass "
             "--overwrite true to replace it, or --out DIR to write elsewhere"
         )
-    model = load_model(ckpt, trust_modules=trust_modules, trust_pickle=trust_pickle, opt_in=PICKLE_OPT_IN)
+    model = load_model(
+        ckpt, trust_modules=trust_modules, trust_pickle=trust_pickle, opt_in=PICKLE_OPT_IN
+    )
     requested = tuple(sets) if sets else ALL_SETS
     repeated = evaluate_repeated(model, data, repeats, sets=requested, settings=settings)
     result = repeated.first

@@ -116,7 +116,9 @@ class ProbeRunner:
         settings: How to run the protocol (default: the protocol's own settings).
     """
 
-    def __init__(self, model: nn.Module, data_dir: str | Path, settings: ProbeSettings | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, data_dir: str | Path, settings: ProbeSettings | None = None
+    ) -> None:
         if not isinstance(getattr(model, "repr_dim", None), int):
             raise TypeError(
                 f"{type(model).__name__} has no integer attribute repr_dim; the model contract "
@@ -207,7 +209,9 @@ class ProbeRunner:
         locations = split_locations(val_split, self.settings.max_val)
         self._note_small(probe_set.val, reps.shape[0], "scored as")
         tic = time.perf_counter()
-        mse, decoded = evaluate_prober(prober, reps, locations, self.settings.batch_size, probe_set.val)
+        mse, decoded = evaluate_prober(
+            prober, reps, locations, self.settings.batch_size, probe_set.val
+        )
         self.seconds["score"] += time.perf_counter() - tic
         per_timestep = mse_pixels_per_timestep(mse)
         k = min(N_EXAMPLES, decoded.shape[0])

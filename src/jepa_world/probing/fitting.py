@@ -116,8 +116,12 @@ class ProbeMSE(Metric):
 
     def __init__(self, horizon: int, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.add_state("squared", default=torch.zeros(horizon, 2, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("batches", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state(
+            "squared", default=torch.zeros(horizon, 2, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+        self.add_state(
+            "batches", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum"
+        )
 
     def update(self, predicted: Tensor, targets: Tensor) -> None:  # type: ignore[override]
         self.squared += squared_error_per_timestep(predicted, targets).double()

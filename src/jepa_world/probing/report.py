@@ -50,7 +50,11 @@ def format_table(result: ProbeResult) -> str:
 def format_repeated_table(repeated: RepeatedResult) -> str:
     """The table of the first run, then mean ± sd per set over every prober seed."""
     seeds = repeated.seeds
-    lines = [format_table(repeated.first), "", f"over {len(seeds)} prober seeds ({seeds[0]}..{seeds[-1]}):"]
+    lines = [
+        format_table(repeated.first),
+        "",
+        f"over {len(seeds)} prober seeds ({seeds[0]}..{seeds[-1]}):",
+    ]
     for name, mean in repeated.means.items():
         values = ", ".join(f"{v:.4f}" for v in repeated.values(name))
         lines.append(f"{name:<11} {mean:>11.4f} ± {repeated.stdevs[name]:.4f}   ({values})")

@@ -75,7 +75,9 @@ class LossStrategy(nn.Module):
     ) -> StrategyOutput:
         check_strategy_inputs(type(self).__name__, predictions, targets, embeddings, actions)
         with torch.autocast(device_type=predictions.device.type, enabled=False):
-            return self.compute(predictions.float(), targets.float(), embeddings.float(), actions.float())
+            return self.compute(
+                predictions.float(), targets.float(), embeddings.float(), actions.float()
+            )
 
 
 def check_strategy_inputs(
@@ -86,8 +88,14 @@ def check_strategy_inputs(
         f"predictions {tuple(predictions.shape)}, targets {tuple(targets.shape)}, "
         f"embeddings {tuple(embeddings.shape)}, actions {tuple(actions.shape)}"
     )
-    if predictions.ndim != 3 or predictions.shape != targets.shape or predictions.shape != embeddings.shape:
-        raise ValueError(f"{owner}: expected predictions, targets and embeddings of one shape (B, T, D), got {shapes}")
+    if (
+        predictions.ndim != 3
+        or predictions.shape != targets.shape
+        or predictions.shape != embeddings.shape
+    ):
+        raise ValueError(
+            f"{owner}: expected predictions, targets and embeddings of one shape (B, T, D), got {shapes}"
+        )
     b, t, _ = predictions.shape
     if actions.ndim != 3 or actions.shape[0] != b or actions.shape[1] != t - 1:
         raise ValueError(f"{owner}: expected actions of shape ({b}, {t - 1}, A), got {shapes}")

@@ -29,7 +29,9 @@ def pairwise_rms_distance(a: Tensor, b: Tensor, eps: float = 1e-6) -> Tensor:
     ``eps`` keeps the gradient finite at distance 0, where a collapsed batch sits.
     """
     squared = (
-        a.pow(2).sum(-1).unsqueeze(-1) + b.pow(2).sum(-1).unsqueeze(-2) - 2.0 * a @ b.transpose(-1, -2)
+        a.pow(2).sum(-1).unsqueeze(-1)
+        + b.pow(2).sum(-1).unsqueeze(-2)
+        - 2.0 * a @ b.transpose(-1, -2)
     )
     return torch.sqrt(squared.clamp_min(0.0) / a.shape[-1] + eps)
 
@@ -61,7 +63,9 @@ class ContrastiveMargin(LossStrategy):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        check_non_negative(name, prediction_weight=prediction_weight, negative_weight=negative_weight)
+        check_non_negative(
+            name, prediction_weight=prediction_weight, negative_weight=negative_weight
+        )
         check_positive(name, margin=margin)
         self.prediction_weight = prediction_weight
         self.negative_weight = negative_weight

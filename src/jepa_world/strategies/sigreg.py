@@ -54,7 +54,9 @@ def random_directions(dim: int, num: int, step: int, device: torch.device) -> Te
     return (directions / directions.norm(dim=0, keepdim=True)).to(device)
 
 
-def sigreg(z: Tensor, num_slices: int, step: int, t_max: float = 3.0, num_knots: int = 17) -> Tensor:
+def sigreg(
+    z: Tensor, num_slices: int, step: int, t_max: float = 3.0, num_knots: int = 17
+) -> Tensor:
     """Mean Epps-Pulley statistic of ``z (N, D)`` along ``num_slices`` random directions."""
     directions = random_directions(z.shape[1], num_slices, step, z.device)
     return epps_pulley(z @ directions, t_max, num_knots).mean()

@@ -54,6 +54,8 @@ class VarianceOnly(LossStrategy):
         self, predictions: Tensor, targets: Tensor, embeddings: Tensor, actions: Tensor
     ) -> StrategyOutput:
         prediction = prediction_mse(predictions, targets)
-        variance = variance_hinge(flatten_batch(gather_batch(embeddings)), self.std_target, self.eps)
+        variance = variance_hinge(
+            flatten_batch(gather_batch(embeddings)), self.std_target, self.eps
+        )
         loss = self.prediction_weight * prediction + self.std_weight * variance
         return StrategyOutput(loss, {"prediction": prediction, "variance": variance})

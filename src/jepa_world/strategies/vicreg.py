@@ -73,4 +73,6 @@ class VICReg(LossStrategy):
             + self.std_weight * variance
             + self.cov_weight * covariance
         )
-        return StrategyOutput(loss, {"prediction": prediction, "variance": variance, "covariance": covariance})
+        return StrategyOutput(
+            loss, {"prediction": prediction, "variance": variance, "covariance": covariance}
+        )
