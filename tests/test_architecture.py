@@ -60,3 +60,10 @@ def test_no_source_file_is_a_god_file() -> None:
         if (n := len(p.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"split these files (over {MAX_LINES} lines): {long}"
+
+
+def test_test_file_names_are_unique() -> None:
+    """pytest imports test modules by file name (no packages under tests/): two files of one name
+    in different folders stop the whole run at collection."""
+    names = [p.name for p in (SRC.parent / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
