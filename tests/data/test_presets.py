@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_world.data.generate import PRESETS
+from jepa_world.data.presets import PRESETS
 from jepa_world.env import render
 from jepa_world.env.probe_trajectories import expert_trajectories
 from jepa_world.env.trajectories import random_trajectories

@@ -12,7 +12,7 @@ from typing import Any
 from jepa_world.data.files import SPLITS, DataError, Split, open_split
 
 _LAZY = {
-    "PRESETS": "jepa_world.data.generate",
+    "PRESETS": "jepa_world.data.presets",
     "generate_dataset": "jepa_world.data.generate",
     "load_manifest": "jepa_world.data.generate",
     "TrajectoryDataModule": "jepa_world.data.datamodule",

@@ -31,6 +31,7 @@ from jepa_world.data.files import (
     storage_scale,
     to_units,
 )
+from jepa_world.data.presets import PRESETS, Preset
 from jepa_world.env.geometry import IMAGE_SIZE, parse_wall_range
 from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
 from jepa_world.env.render import render
@@ -41,50 +42,6 @@ MANIFEST = "dataset.json"
 DATASET_FORMAT = "jepa-world dataset"
 DATASET_FORMAT_VERSION = 1
 _FRAME_VALUES = 2 * IMAGE_SIZE * IMAGE_SIZE
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Split sizes (trajectories) and the storage dtype of a named preset."""
-
-    train_size: int
-    probe_train_size: int
-    probe_val_size: int
-    wall_size: int
-    wall_other_size: int
-    expert_train_size: int
-    expert_val_size: int
-    dtype: str
-    about: str
-
-
-PRESETS: dict[str, Preset] = {
-    "tiny": Preset(96, 64, 32, 32, 32, 32, 16, "float32", "a few hundred trajectories, for tests"),
-    "quickstart": Preset(
-        8000,
-        8000,
-        500,
-        500,
-        500,
-        4000,
-        150,
-        "uint8",
-        "about 565k frames, 4.8 GB as uint8: a few minutes of CPU training, and probe-train "
-        "sets large enough for the course prober",
-    ),
-    "course": Preset(
-        147008,
-        9984,
-        4000,
-        4000,
-        4000,
-        10000,
-        4000,
-        "float32",
-        "the course sizes (2.5M training frames, 84.5 GB as float32 for train alone)",
-    ),
-}
-"""Named presets; every size and the dtype can be overridden in :func:`generate_dataset`."""
 
 
 @dataclass(frozen=True)
