@@ -7,6 +7,7 @@ their constructor arguments in ``init_args`` so that a saved world model rebuild
 
 from jepa_world.models.coordinate import CoordinateEncoder, CoordinatePredictor
 from jepa_world.models.encoders import RAW_PEAK, ConvEncoder, ResNetEncoder
+from jepa_world.models.generic import GenericEncoder, GenericPredictor
 from jepa_world.models.predictors import GRUPredictor, MLPPredictor
 from jepa_world.models.world_model import (
     WorldModel,
@@ -22,6 +23,8 @@ __all__ = [
     "ConvEncoder",
     "CoordinateEncoder",
     "CoordinatePredictor",
+    "GenericEncoder",
+    "GenericPredictor",
     "GRUPredictor",
     "MLPPredictor",
     "ResNetEncoder",
