@@ -100,3 +100,74 @@ def test_world_model_round_trips_through_the_weights_file(tmp_path, make_batch):
     states, actions = make_batch(3, 9)
     loaded = load_world_model(save_world_model(model, tmp_path / "model_weights.pth"))
     torch.testing.assert_close(loaded(states[:, :1], actions), model(states[:, :1], actions))
+
+
+# -- a CI-sized training run --------------------------------------------------------------------
+
+
+class FreshWindows(IterableDataset):
+    """Endless batches of newly rendered random trajectories (no files, little memory)."""
+
+    def __init__(self, batch_size: int, seed: int) -> None:
+        self.batch_size, self.seed = batch_size, seed
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed)
+        while True:
+            t = random_trajectories(rng, self.batch_size, 17)
+            states = render(t.locations, t.wall_x, t.door_y)
+            yield {"states": torch.from_numpy(states), "actions": torch.from_numpy(t.actions)}
+
+
+def probe_scores(model, train, evaluation):
+    """The course probe (protocol §4) on in-memory sets: prober trained on ``train``."""
+
+    def representations(trajectories):
+        states = render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y)
+        with torch.no_grad():
+            return model(torch.from_numpy(states), torch.from_numpy(trajectories.actions))
+
+    prober = train_prober(representations(train), torch.from_numpy(train.locations))
+    return {
+        name: probe_metric(
+            evaluate_prober(prober, representations(t), torch.from_numpy(t.locations))[0]
+        )
+        for name, t in evaluation.items()
+    }
+
+
+@pytest.mark.slow
+def test_short_training_learns_to_move_and_beats_the_mock_model():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(12345)  # evaluation sets: a seed the training stream never uses
+    sets = {"normal": random_trajectories(rng, 400), "wall": wall_run_trajectories(rng, 400)}
+    probe_train = random_trajectories(rng, 1200)
+
+    model = generic_model(dynamic_dim=32, static_dim=8, hidden_dim=64)
+    module = JEPAModule(
+        model.encoder,
+        model.predictor,
+        VarianceOnly(std_target=1.0),
+        teacher_forcing=True,
+        lr=3e-3,
+        weight_decay=0.0,
+    )
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=300,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, DataLoader(FreshWindows(16, seed=0), batch_size=None))
+    model = module.world_model.eval()
+
+    scores = probe_scores(model, probe_train, sets)
+    mock = probe_scores(MockModel(repr_dim=model.repr_dim), probe_train, sets)
+    untrained = probe_scores(generic_model(dynamic_dim=32, static_dim=8, hidden_dim=64), probe_train, sets)
+    for name in sets:
+        assert scores[name] < 0.05 * mock[name], (name, scores, mock)
+        # The untrained model encodes the first frame but does not move: training must.
+        assert scores[name] < 0.5 * untrained[name], (name, scores, untrained)
