@@ -7,6 +7,7 @@ their constructor arguments in ``init_args`` so that a saved world model rebuild
 
 from jepa_world.models.coordinate import CoordinateEncoder, CoordinatePredictor
 from jepa_world.models.encoders import RAW_PEAK, ConvEncoder, ResNetEncoder
+from jepa_world.models.generic import GenericEncoder, GenericPredictor
 from jepa_world.models.predictors import GRUPredictor, MLPPredictor
 from jepa_world.models.weights_file import WorldModelFileError, load_world_model, save_world_model
 from jepa_world.models.world_model import WorldModel, count_parameters, encode_sequence
@@ -16,6 +17,8 @@ __all__ = [
     "ConvEncoder",
     "CoordinateEncoder",
     "CoordinatePredictor",
+    "GenericEncoder",
+    "GenericPredictor",
     "GRUPredictor",
     "MLPPredictor",
     "ResNetEncoder",
