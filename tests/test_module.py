@@ -176,3 +176,33 @@ def test_short_training_learns_without_collapse():
     last = np.mean([p for p, _ in seen[-4:]])
     assert last < 0.5 * first, (first, last)
     assert min(std for _, std in seen[len(seen) // 2 :]) > 0.3
+
+
+def test_init_weights_starts_from_a_saved_world_model(tmp_path):
+    """Stage two of a schedule: the weights of stage one, fresh optimizer and this run's options."""
+    from jepa_world.models import save_world_model
+
+    first = small_module()
+    with torch.no_grad():
+        for p in first.world_model.parameters():
+            p.add_(0.5)
+    path = save_world_model(first.world_model, tmp_path / "stage1.pth")
+    second = small_module(init_weights=str(path), teacher_forcing=True)
+    for a, b in zip(first.world_model.parameters(), second.world_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert second.teacher_forcing and second.hparams.init_weights == str(path)
+    # BYOL's target network starts from the loaded weights, not from the random ones.
+    byol = small_module(BYOLEMA(), init_weights=str(path))
+    target = byol.strategy.target_encoder.state_dict()
+    for key, value in byol.world_model.encoder.state_dict().items():
+        assert torch.equal(target[key], value), key
+
+    torch.manual_seed(0)
+    other = JEPAModule(
+        ConvEncoder(repr_dim=8, wall_dim=2), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg()
+    )
+    wrong = save_world_model(other.world_model, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="another architecture"):
+        small_module(init_weights=str(wrong))
+    with pytest.raises(ValueError, match="init_weights: .*no such checkpoint"):
+        small_module(init_weights=str(tmp_path / "missing.pth"))

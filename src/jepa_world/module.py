@@ -85,6 +85,23 @@ def _cli_gave_hyperparameters() -> bool:
     return _given_hyperparameters.get() is not None
 
 
+def load_initial_weights(world_model: WorldModel, path: str) -> None:
+    """Copy the world-model weights stored at ``path`` into ``world_model`` (same architecture)."""
+    from jepa_world.checkpoints import CheckpointError, load_model
+
+    try:
+        source = load_model(path)
+    except (CheckpointError, FileNotFoundError) as err:
+        raise ValueError(f"init_weights: {err}") from err
+    problem = state_dict_mismatch(world_model.state_dict(), source.state_dict())
+    if problem:
+        raise ValueError(
+            f"init_weights: {path} holds another architecture than the model being built "
+            f"({problem}); use the encoder and predictor options it was trained with"
+        )
+    world_model.load_state_dict(source.state_dict())
+
+
 # ---------------------------------------------------------------------------------------------
 # The LightningModule
 # ---------------------------------------------------------------------------------------------
@@ -110,6 +127,11 @@ class JEPAModule(L.LightningModule):
         warmup_fraction: Share of the optimizer steps spent warming the learning rate up.
         min_lr_ratio: Final learning rate of the cosine decay, as a fraction of ``lr``.
         stats_every_n_steps: Training steps between logs of the embedding statistics.
+        init_weights: Start from the encoder and predictor weights of this ``model_weights.pth``
+            or ``.ckpt`` (read as untrusted input, see :mod:`jepa_world.checkpoints`). For
+            multi-stage schedules (teacher-forced, then recurrent): unlike ``--ckpt_path``, the
+            optimizer, step and schedule start afresh and every ``--model.*`` option of this run
+            applies. The architecture must match.
     """
 
     def __init__(
@@ -124,6 +146,7 @@ class JEPAModule(L.LightningModule):
         warmup_fraction: float = 0.05,
         min_lr_ratio: float = 0.01,
         stats_every_n_steps: int = 10,
+        init_weights: str | None = None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -144,6 +167,8 @@ class JEPAModule(L.LightningModule):
         modules = [] if _cli_gave_hyperparameters() else ["encoder", "predictor", "strategy"]
         self.save_hyperparameters(ignore=modules)
         self.world_model = WorldModel(encoder, predictor)
+        if init_weights is not None:
+            load_initial_weights(self.world_model, init_weights)
         self.strategy = strategy
         self.strategy.setup(self.world_model)
         self.teacher_forcing = teacher_forcing
