@@ -1,11 +1,13 @@
-"""Every private Lightning member the package relies on, checked against the installed version.
+"""Every private Lightning (and torch) member the package relies on, checked against the installed version.
 
 Lightning offers no public way to do three things this package needs: write ``last.ckpt`` on a
 save that is deferred until validation (``ResumableCheckpoint``), know whether LightningCLI is
 instantiating the module with hyperparameters (``module._cli_gave_hyperparameters``), and read
 how many training batches the loop has taken in the epoch (``TrajectoryDataModule`` resumes its
 loader from it). A Lightning release that renames any of them fails here, loudly and by name,
-instead of silently changing resume behaviour.
+instead of silently changing resume behaviour. The same for torch's allocation of a batch in
+shared memory (``data.datasets``), kept private because the public route copies the batch once
+more.
 """
 
 from __future__ import annotations
@@ -47,3 +49,10 @@ def test_batch_progress_used_by_the_data_module() -> None:
     assert isinstance(progress.ready, int), (
         "fit_loop.epoch_loop.batch_progress.current.ready is gone"
     )
+
+
+def test_shared_memory_allocation_used_by_worker_batches() -> None:
+    import torch
+
+    storage = torch.UntypedStorage._new_shared(16)
+    assert storage.is_shared() and storage.nbytes() == 16, "UntypedStorage._new_shared changed"

@@ -7,6 +7,7 @@ processes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,7 +113,12 @@ def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
     """An empty float32 tensor; in a DataLoader worker, in shared memory already (as
     ``default_collate`` does), so handing it to the main process needs no further copy."""
     if get_worker_info() is not None:
-        return torch.empty(shape, dtype=torch.float32).share_memory_()
+        # Allocated in shared memory directly, as default_collate does. The public
+        # ``torch.empty(shape).share_memory_()`` allocates, then copies into shared memory: 24.6 ms
+        # against 10.4 ms for a (64, 17, 2, 65, 65) batch, on a path that takes ~33 ms a batch.
+        # tests/test_lightning_internals.py checks that this private call still exists.
+        storage = torch.UntypedStorage._new_shared(math.prod(shape) * 4)
+        return torch.tensor([], dtype=torch.float32).set_(storage).view(shape)
     return torch.empty(shape, dtype=torch.float32)
 
 
