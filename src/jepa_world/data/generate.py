@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,19 @@ from jepa_world.data.files import (
     SPLIT_FORMAT,
     SPLIT_FORMAT_VERSION,
     SPLIT_META,
-    SPLITS,
     STORAGE_DTYPES,
     DataError,
     storage_scale,
     to_units,
 )
-from jepa_world.data.presets import PRESETS, Preset
+from jepa_world.data.presets import (
+    PRESETS,
+    Preset,
+    SplitPlan,
+    check_size,
+    estimate_bytes,
+    plan_splits,
+)
 from jepa_world.env.geometry import IMAGE_SIZE, parse_wall_range
 from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
 from jepa_world.env.render import render
@@ -41,76 +46,6 @@ from jepa_world.io import atomic_path
 MANIFEST = "dataset.json"
 DATASET_FORMAT = "jepa-world dataset"
 DATASET_FORMAT_VERSION = 1
-_FRAME_VALUES = 2 * IMAGE_SIZE * IMAGE_SIZE
-
-
-@dataclass(frozen=True)
-class SplitPlan:
-    """What one split directory will hold and how its trajectories are drawn."""
-
-    name: str
-    kind: str  # "random", "wall_run" or "expert"
-    size: int
-    steps: int
-    locations: bool
-    exclude_wall: tuple[int, int] | None
-    only_wall: tuple[int, int] | None
-
-    def shapes(self) -> dict[str, list[int]]:
-        out = {
-            "states": [self.size, self.steps, 2, IMAGE_SIZE, IMAGE_SIZE],
-            "actions": [self.size, self.steps - 1, 2],
-            "layouts": [self.size, 2],
-        }
-        if self.locations:
-            out["locations"] = [self.size, self.steps, 2]
-        return out
-
-
-def _check_size(name: str, value: int, minimum: int = 1) -> int:
-    if int(value) != value or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def plan_splits(
-    preset: Preset,
-    steps: int,
-    expert_steps: int,
-    exclude_wall: tuple[int, int] | None,
-) -> list[SplitPlan]:
-    """The seven splits of a data set, in :data:`~jepa_world.data.files.SPLITS` order."""
-    p = preset
-    ood = exclude_wall  # probe_wall_other draws exactly the layouts kept out of training
-    rows = {
-        "train": ("random", p.train_size, steps, False, exclude_wall, None),
-        "probe_normal/train": ("random", p.probe_train_size, steps, True, exclude_wall, None),
-        "probe_normal/val": ("random", p.probe_val_size, steps, True, exclude_wall, None),
-        "probe_wall/val": ("wall_run", p.wall_size, steps, True, exclude_wall, None),
-        "probe_wall_other/val": ("random", p.wall_other_size, steps, True, None, ood),
-        "probe_expert/train": (
-            "expert",
-            p.expert_train_size,
-            expert_steps,
-            True,
-            exclude_wall,
-            None,
-        ),
-        "probe_expert/val": ("expert", p.expert_val_size, expert_steps, True, exclude_wall, None),
-    }
-    return [SplitPlan(name, *rows[name]) for name in SPLITS]
-
-
-def estimate_bytes(plans: list[SplitPlan], dtype: str) -> int:
-    """Bytes the data set will take on disk (states dominate)."""
-    itemsize = np.dtype(dtype).itemsize
-    total = 0
-    for plan in plans:
-        frames = plan.size * plan.steps
-        total += frames * _FRAME_VALUES * itemsize
-        total += plan.size * (plan.steps - 1) * 2 * 4 + plan.size * 2 * 8
-        total += frames * 2 * 4 if plan.locations else 0
-    return total
 
 
 def load_manifest(data_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -294,13 +229,13 @@ def generate_dataset(
         "expert_train_size": expert_train_size,
         "expert_val_size": expert_val_size,
     }
-    resolved = {k: _check_size(k, getattr(base, k) if v is None else v) for k, v in sizes.items()}
+    resolved = {k: check_size(k, getattr(base, k) if v is None else v) for k, v in sizes.items()}
     dtype = base.dtype if dtype is None else dtype
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype: expected one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
-    _check_size("steps", steps, 2)
-    _check_size("expert_steps", expert_steps, 2)
-    _check_size("chunk_frames", chunk_frames)
+    check_size("steps", steps, 2)
+    check_size("expert_steps", expert_steps, 2)
+    check_size("chunk_frames", chunk_frames)
     excluded = parse_wall_range(exclude_wall)
     plans = plan_splits(
         Preset(**resolved, dtype=dtype, about=base.about), steps, expert_steps, excluded

@@ -1,8 +1,17 @@
-"""Named data-set presets: the size of every split and the storage dtype."""
+"""Named data-set presets (the size of every split and the storage dtype), and the plan of the
+split directories a preset turns into."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+
+from jepa_world.data.files import SPLITS
+from jepa_world.env.geometry import IMAGE_SIZE
+
+#: Values stored per frame (two channels of IMAGE_SIZE²).
+FRAME_VALUES = 2 * IMAGE_SIZE * IMAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,72 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 """Named presets; every size and the dtype can be overridden in :func:`generate_dataset`."""
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """What one split directory will hold and how its trajectories are drawn."""
+
+    name: str
+    kind: str  # "random", "wall_run" or "expert"
+    size: int
+    steps: int
+    locations: bool
+    exclude_wall: tuple[int, int] | None
+    only_wall: tuple[int, int] | None
+
+    def shapes(self) -> dict[str, list[int]]:
+        out = {
+            "states": [self.size, self.steps, 2, IMAGE_SIZE, IMAGE_SIZE],
+            "actions": [self.size, self.steps - 1, 2],
+            "layouts": [self.size, 2],
+        }
+        if self.locations:
+            out["locations"] = [self.size, self.steps, 2]
+        return out
+
+
+def check_size(name: str, value: int, minimum: int = 1) -> int:
+    if int(value) != value or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def plan_splits(
+    preset: Preset,
+    steps: int,
+    expert_steps: int,
+    exclude_wall: tuple[int, int] | None,
+) -> list[SplitPlan]:
+    """The seven splits of a data set, in :data:`~jepa_world.data.files.SPLITS` order."""
+    p = preset
+    ood = exclude_wall  # probe_wall_other draws exactly the layouts kept out of training
+    rows = {
+        "train": ("random", p.train_size, steps, False, exclude_wall, None),
+        "probe_normal/train": ("random", p.probe_train_size, steps, True, exclude_wall, None),
+        "probe_normal/val": ("random", p.probe_val_size, steps, True, exclude_wall, None),
+        "probe_wall/val": ("wall_run", p.wall_size, steps, True, exclude_wall, None),
+        "probe_wall_other/val": ("random", p.wall_other_size, steps, True, None, ood),
+        "probe_expert/train": (
+            "expert",
+            p.expert_train_size,
+            expert_steps,
+            True,
+            exclude_wall,
+            None,
+        ),
+        "probe_expert/val": ("expert", p.expert_val_size, expert_steps, True, exclude_wall, None),
+    }
+    return [SplitPlan(name, *rows[name]) for name in SPLITS]
+
+
+def estimate_bytes(plans: list[SplitPlan], dtype: str) -> int:
+    """Bytes the data set will take on disk (states dominate)."""
+    itemsize = np.dtype(dtype).itemsize
+    total = 0
+    for plan in plans:
+        frames = plan.size * plan.steps
+        total += frames * FRAME_VALUES * itemsize
+        total += plan.size * (plan.steps - 1) * 2 * 4 + plan.size * 2 * 8
+        total += frames * 2 * 4 if plan.locations else 0
+    return total
