@@ -6,13 +6,14 @@ with the sizes its tests need.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, IterableDataset
 
 from jepa_world.data.generate import generate_dataset
 from jepa_world.env import random_trajectories, render
@@ -55,3 +56,17 @@ class ConstantEncoder(nn.Module):
 
     def forward(self, frames: Tensor) -> Tensor:
         return self.value.expand(frames.shape[0], -1)
+
+
+class FreshWindows(IterableDataset):
+    """Endless batches of newly rendered random trajectories (no files, little memory)."""
+
+    def __init__(self, batch_size: int, seed: int) -> None:
+        self.batch_size, self.seed = batch_size, seed
+
+    def __iter__(self) -> Iterator[dict[str, Tensor]]:
+        rng = np.random.default_rng(self.seed)
+        while True:
+            t = random_trajectories(rng, self.batch_size, 17)
+            states = render(t.locations, t.wall_x, t.door_y)
+            yield {"states": torch.from_numpy(states), "actions": torch.from_numpy(t.actions)}

@@ -2,7 +2,8 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, IterableDataset
+from helpers import FreshWindows
+from torch.utils.data import DataLoader
 
 from jepa_world.env import random_trajectories, render, wall_run_trajectories
 from jepa_world.models import WorldModel, count_parameters, load_world_model, save_world_model
@@ -125,20 +126,6 @@ def test_world_model_round_trips_through_the_weights_file(tmp_path, make_batch):
 
 
 # -- a CI-sized version of the recipe -------------------------------------------------------
-
-
-class FreshWindows(IterableDataset):
-    """Endless batches of newly rendered random trajectories (no files, little memory)."""
-
-    def __init__(self, batch_size: int, seed: int) -> None:
-        self.batch_size, self.seed = batch_size, seed
-
-    def __iter__(self):
-        rng = np.random.default_rng(self.seed)
-        while True:
-            t = random_trajectories(rng, self.batch_size, 17)
-            states = render(t.locations, t.wall_x, t.door_y)
-            yield {"states": torch.from_numpy(states), "actions": torch.from_numpy(t.actions)}
 
 
 def first_frames(trajectories):
