@@ -133,7 +133,7 @@ def test_a_killed_generation_does_not_look_complete(tmp_path):
     out = tmp_path / "big"
     code = (
         "from jepa_world.data.generate import generate_dataset\n"
-        f"generate_dataset({str(out)!r}, 'tiny', train_size=200000, dtype='uint8', "
+        f"generate_dataset({str(out)!r}, 'tiny', train_size=10000, dtype='uint8', "
         "chunk_frames=512, progress=False)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
@@ -142,9 +142,12 @@ def test_a_killed_generation_does_not_look_complete(tmp_path):
         while time.time() < deadline and not list(tmp_path.glob(".big.incomplete-*/train")):
             time.sleep(0.05)
         time.sleep(0.2)
+        still_running = proc.poll() is None
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    # about 1.4 GB of uint8: long enough to be killed mid-write, small enough for any disk
+    assert still_running, "generation ended before it could be killed (see its stderr above)"
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert not out.exists()
     assert len(leftovers) == 1 and leftovers[0].startswith(".big.incomplete-")
