@@ -1,10 +1,10 @@
 """Every private Lightning (and torch) member the package relies on, checked against the installed version.
 
-Lightning offers no public way to do three things this package needs: write ``last.ckpt`` on a
-save that is deferred until validation (``ResumableCheckpoint``), know whether LightningCLI is
-instantiating the module with hyperparameters (``module._cli_gave_hyperparameters``), and read
-how many training batches the loop has taken in the epoch (``TrajectoryDataModule`` resumes its
-loader from it). A Lightning release that renames any of them fails here, loudly and by name,
+Lightning offers no public way to do two things this package needs: know whether LightningCLI
+is instantiating the module with hyperparameters (``module._cli_gave_hyperparameters``), and
+read how many training batches the loop has taken in the epoch (``TrajectoryDataModule``
+resumes its loader from it). (``ResumableCheckpoint`` uses public APIs only: two
+``ModelCheckpoint`` instances and an explicit save.) A Lightning release that renames any of them fails here, loudly and by name,
 instead of silently changing resume behaviour. The same for torch's allocation of a batch in
 shared memory (``data.datasets``), kept private because the public route copies the batch once
 more.
@@ -12,26 +12,7 @@ more.
 
 from __future__ import annotations
 
-import inspect
-
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
-
-from jepa_world.callbacks import ResumableCheckpoint
-
-
-def test_model_checkpoint_members_used_by_resumable_checkpoint() -> None:
-    for name in ("_save_last_checkpoint", "_monitor_candidates", "_should_skip_saving_checkpoint"):
-        assert callable(getattr(ModelCheckpoint, name, None)), f"ModelCheckpoint.{name} is gone"
-    assert "trainer" in inspect.signature(ModelCheckpoint._save_last_checkpoint).parameters
-    checkpoint = ResumableCheckpoint(monitor="val/loss", save_last=True)
-    assert hasattr(checkpoint, "_last_global_step_saved"), (
-        "ModelCheckpoint._last_global_step_saved is gone"
-    )
-    source = inspect.getsource(ModelCheckpoint.on_train_batch_end)
-    assert "_defer_save_until_validation" in source, (
-        "ModelCheckpoint no longer defers saves this way"
-    )
 
 
 def test_hyperparameter_context_used_by_the_module() -> None:

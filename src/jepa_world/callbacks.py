@@ -9,7 +9,8 @@ on a collective the others abandoned.
 
 :class:`AtomicCheckpointIO` writes each checkpoint under a temporary name and renames it into
 place, so a job killed while saving leaves the previous ``last.ckpt`` intact, and
-:class:`ResumableCheckpoint` writes ``last.ckpt`` on schedule even before the first validation.
+:class:`ResumableCheckpoint` writes ``last.ckpt`` on schedule even before the first validation
+(both live in :mod:`jepa_world.checkpoint_writing` and are re-exported here).
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ from typing import Any
 
 import lightning as L
 import torch
-from fsspec.implementations.local import LocalFileSystem
-from lightning.fabric.utilities.cloud_io import get_filesystem
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from jepa_world.io import atomic_path
+from jepa_world.checkpoint_writing import (
+    AtomicCheckpointIO,
+    ResumableCheckpoint,
+    use_atomic_checkpoints,
+)
 from jepa_world.module import RANK_METRIC, STD_METRIC
+
+__all__ = [
+    "AtomicCheckpointIO",
+    "CollapseMonitor",
+    "FrameRate",
+    "NaNGuard",
+    "ResumableCheckpoint",
+    "use_atomic_checkpoints",
+]
 
 
 class CollapseMonitor(L.Callback):
@@ -218,87 +228,6 @@ def _any_process(trainer: Any, decision: bool) -> bool:
     if strategy is None:
         return decision
     return bool(strategy.reduce_boolean_decision(decision, all=False))
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, made crash-safe on local and network file systems.
-
-    Lightning serialises a checkpoint into memory, writes it to a temporary file in the system's
-    temporary directory and moves it into place; when that directory is on another file system
-    than the run (the usual case on clusters, where ``/tmp`` is node-local) the move is a copy
-    into the final name, and a job killed during it leaves a truncated ``last.ckpt``. Here the
-    checkpoint is written to a hidden file beside the target, flushed to disk and renamed over
-    it (:func:`jepa_world.io.atomic_path`): a reader sees the old checkpoint or the new one. A
-    kill leaves at most a hidden ``.<name>.incomplete-*`` file, which nothing reads. Remote
-    (``s3://``...) paths keep Lightning's own transaction.
-    """
-
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
-    ) -> None:
-        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
-            super().save_checkpoint(checkpoint, path, storage_options)
-            return
-        with atomic_path(path) as tmp:
-            torch.save(checkpoint, tmp)
-
-
-class ResumableCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` whose ``last.ckpt`` always holds the latest saved step and the final one.
-
-    Two gaps of Lightning's ``ModelCheckpoint`` are closed, both with ``monitor="val/loss"`` and
-    ``every_n_train_steps`` (or ``train_time_interval``):
-
-    - every save, ``last.ckpt`` included, is deferred until the monitored metric exists, that
-      is until the first validation: a job killed during a long first epoch had nothing to
-      resume from. Here ``last.ckpt`` is written whenever a save is due; the best-by-metric
-      checkpoints still wait for the metric.
-    - a run whose last step is not a multiple of ``every_n_train_steps`` ended with a
-      ``last.ckpt`` of an earlier step. Here it is written again when training ends.
-
-    Same arguments as ``ModelCheckpoint``.
-    """
-
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        pending = getattr(self, "_defer_save_until_validation", False)
-        self._defer_save_until_validation = False
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        deferred_now = self._defer_save_until_validation
-        self._defer_save_until_validation = pending or deferred_now
-        if deferred_now and self.save_last:
-            self._save_last_unmarked(trainer)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        super().on_train_end(trainer, pl_module)
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
-            self._save_last_unmarked(trainer)
-
-    def _save_last_unmarked(self, trainer: L.Trainer) -> None:
-        """Write ``last.ckpt`` without marking the step as saved, so a save of the best
-        checkpoint due at the same step (after validation) still happens."""
-        marked = self._last_global_step_saved
-        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-        self._last_global_step_saved = marked
-
-
-def use_atomic_checkpoints(trainer: L.Trainer) -> bool:
-    """Give ``trainer`` an :class:`AtomicCheckpointIO` unless it was configured with its own writer.
-
-    Only Lightning's default writer (the one of single-device and DDP runs) is replaced; sharded
-    strategies and user-supplied ``CheckpointIO`` plugins are left alone. Returns whether it did.
-    """
-    strategy = trainer.strategy
-    if type(getattr(strategy, "checkpoint_io", None)) is not TorchCheckpointIO:
-        return False
-    strategy.checkpoint_io = AtomicCheckpointIO()
-    return True
 
 
 class FrameRate(L.Callback):
