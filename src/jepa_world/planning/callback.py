@@ -25,9 +25,7 @@ from jepa_world.planning.base import CostMode, Planner
 from jepa_world.planning.episodes import Episodes, sample_episodes, summarise
 from jepa_world.planning.mpc import MPCSettings, check_world_model, plan_episodes
 from jepa_world.planning.mppi import MPPI
-
-#: Key under which rank 0 tells the other ranks that planning failed.
-_ERROR = "plan/error"
+from jepa_world.rank_zero import log_on_every_rank, run_on_rank_zero
 
 
 class PlanningCallback(Callback):
@@ -105,19 +103,5 @@ class PlanningCallback(Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self._due(trainer):
             return
-        payload: dict[str, float | str] | None = None
-        failure: BaseException | None = None
-        if trainer.is_global_zero:
-            try:
-                payload = dict(self.evaluate(pl_module))
-            except Exception as err:  # told to every rank below, then raised everywhere
-                failure = err
-                payload = {_ERROR: f"{type(err).__name__}: {err}"}
-        payload = trainer.strategy.broadcast(payload, src=0)
-        assert payload is not None
-        if _ERROR in payload:
-            if failure is not None:
-                raise failure
-            raise RuntimeError(f"PlanningCallback failed on rank 0: {payload[_ERROR]}")
-        for key, value in payload.items():
-            pl_module.log(key, float(value), on_step=False, on_epoch=True, sync_dist=True)
+        values = run_on_rank_zero(trainer, lambda: self.evaluate(pl_module), "PlanningCallback")
+        log_on_every_rank(pl_module, values)

@@ -32,9 +32,7 @@ from torch import nn
 from jepa_world.probing.evaluator import ProbeRunner, ProbeSettings
 from jepa_world.probing.results import ALL_SETS, PROBE_SETS, ProbeResult
 from jepa_world.probing.splits import ProbeDataError, missing_splits, open_probe_split
-
-#: Key under which rank 0 tells the other ranks that probing failed.
-_ERROR = "probe/error"
+from jepa_world.rank_zero import log_on_every_rank, run_on_rank_zero
 
 
 class ProbingCallback(Callback):
@@ -172,34 +170,19 @@ class ProbingCallback(Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sets or not self._due(trainer):
             return
-        payload: dict[str, float | str] | None = None
-        result: ProbeResult | None = None
-        failure: BaseException | None = None
-        if trainer.is_global_zero:
+        results: list[ProbeResult] = []
+
+        def probe() -> dict[str, float]:
             tic = time.perf_counter()
-            try:
-                result = self.probe(pl_module)
-            except Exception as err:  # told to every rank below, then raised everywhere
-                failure = err
-                payload = {_ERROR: f"{type(err).__name__}: {err}"}
-            else:
-                payload = {f"probe/{name}": mse for name, mse in result.losses.items()}
-                payload["probe/seconds"] = time.perf_counter() - tic
-        # Every rank takes part in the broadcast, so none is left waiting on a collective.
-        payload = trainer.strategy.broadcast(payload, src=0)
-        assert payload is not None
-        if _ERROR in payload:
-            if failure is not None:
-                raise failure
-            raise RuntimeError(f"ProbingCallback failed on rank 0: {payload[_ERROR]}")
-        # Every rank logs the same broadcast numbers; sync_dist averages identical values (no
-        # change) and stops Lightning warning, under DDP, that epoch metrics are not reduced.
-        for key, value in payload.items():
-            pl_module.log(key, float(value), on_step=False, on_epoch=True, sync_dist=True)
-        if result is not None:
-            self.last_result = result
+            results.append(self.probe(pl_module))
+            values = {f"probe/{name}": mse for name, mse in results[0].losses.items()}
+            return {**values, "probe/seconds": time.perf_counter() - tic}
+
+        log_on_every_rank(pl_module, run_on_rank_zero(trainer, probe, "ProbingCallback"))
+        if results:
+            self.last_result = results[0]
             if self.log_images:
-                self._log_figures(trainer, result)
+                self._log_figures(trainer, results[0])
 
     def _log_figures(self, trainer: pl.Trainer, result: ProbeResult) -> None:
         from jepa_world.probing.plots import plot_curves, plot_trajectories
