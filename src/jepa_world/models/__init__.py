@@ -9,6 +9,7 @@ from jepa_world.models.coordinate import CoordinateEncoder, CoordinatePredictor
 from jepa_world.models.encoders import RAW_PEAK, ConvEncoder, ResNetEncoder
 from jepa_world.models.generic import GenericEncoder, GenericPredictor
 from jepa_world.models.predictors import GRUPredictor, MLPPredictor
+from jepa_world.models.spatial import SpatialEncoder, SpatialPredictor
 from jepa_world.models.weights_file import WorldModelFileError, load_world_model, save_world_model
 from jepa_world.models.world_model import WorldModel, count_parameters, encode_sequence
 
@@ -22,6 +23,8 @@ __all__ = [
     "GRUPredictor",
     "MLPPredictor",
     "ResNetEncoder",
+    "SpatialEncoder",
+    "SpatialPredictor",
     "WorldModel",
     "WorldModelFileError",
     "count_parameters",

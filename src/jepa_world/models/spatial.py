@@ -1,0 +1,200 @@
+"""A spatial world model: feature maps from a small CNN, a convolutional predictor.
+
+The representation is a stack of low-resolution feature maps (17×17 at the default stride 4),
+flattened. Nothing here knows what the task's quantities are: the encoder is two convolutional
+branches and the predictor a residual CNN that updates the maps from themselves and the action.
+
+Priors carried (declared, because they are choices and not results):
+
+- **Two branches.** The agent and wall channels are encoded by separate convolutional branches;
+  the representation is ``[dynamic maps (agent branch), static maps (wall branch)]``.
+- **Static part carried.** The predictor updates the dynamic maps only; the static maps (the
+  wall branch's code of the first frame) are passed through the unroll unchanged.
+- **Locality and translation equivariance.** The representation keeps the image's layout
+  (convolutions with stride), and the predictor is convolutional, so it learns one local rule
+  that applies everywhere in the frame, wherever the wall is.
+- **Action conditioning.** The action enters as two constant input maps and scales each hidden
+  map (a learned ``1 + W a`` per hidden channel, FiLM-style), so the predictor can move content
+  by an amount that depends on the action.
+
+Initialisation choice (not a constraint): the predictor's last convolution starts at zero, so an
+untrained predictor is the identity.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from jepa_world.env.geometry import IMAGE_SIZE
+from jepa_world.models.encoders import RAW_PEAK, check_frames
+from jepa_world.models.predictors import check_step_inputs
+
+
+def map_side(stride: int) -> int:
+    """Side of the feature maps of a 65×65 frame after two stride-2 convolutions (stride 4)."""
+    side = IMAGE_SIZE
+    for _ in range({2: 1, 4: 2}[stride]):
+        side = (side - 1) // 2 + 1
+    return side
+
+
+def _check(owner: str, **values: int | float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{owner}: {name} must be positive, got {value}")
+
+
+def _branch(width: int, channels: int, stride: int) -> nn.Sequential:
+    """``Conv5 s2 → ReLU → [Conv3 s2 → ReLU] → Conv3`` from one input channel."""
+    layers: list[nn.Module] = [nn.Conv2d(1, width, 5, stride=2, padding=2), nn.ReLU()]
+    if stride == 4:
+        layers += [nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU()]
+    layers.append(nn.Conv2d(width, channels, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
+class SpatialEncoder(nn.Module):
+    """Agent and wall channels through their own CNN branches → ``[dynamic, static]`` maps.
+
+    Args:
+        agent_channels: Maps of the agent branch (the part the predictor updates).
+        wall_channels: Maps of the wall branch (carried unchanged through the unroll).
+        agent_width: Hidden channels of the agent branch.
+        wall_width: Hidden channels of the wall branch.
+        stride: 2 (33×33 maps) or 4 (17×17 maps).
+        input_scale: Factor applied to raw frames (default ``1 / RAW_PEAK``, peak ≈ 1).
+
+    Example:
+        >>> enc = SpatialEncoder(agent_channels=2, wall_channels=1)
+        >>> enc(torch.rand(3, 2, 65, 65) * 0.09).shape
+        torch.Size([3, 867])
+    """
+
+    def __init__(
+        self,
+        agent_channels: int = 4,
+        wall_channels: int = 2,
+        agent_width: int = 16,
+        wall_width: int = 8,
+        stride: int = 4,
+        input_scale: float = 1.0 / RAW_PEAK,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        _check(
+            name,
+            agent_channels=agent_channels,
+            wall_channels=wall_channels,
+            agent_width=agent_width,
+            wall_width=wall_width,
+            input_scale=input_scale,
+        )
+        if stride not in (2, 4):
+            raise ValueError(f"{name}: stride must be 2 or 4, got {stride}")
+        self.init_args = {
+            "agent_channels": agent_channels,
+            "wall_channels": wall_channels,
+            "agent_width": agent_width,
+            "wall_width": wall_width,
+            "stride": stride,
+            "input_scale": float(input_scale),
+        }
+        self.side = map_side(stride)
+        self.agent_channels = agent_channels
+        self.wall_channels = wall_channels
+        self.dynamic_dim = agent_channels * self.side**2
+        self.static_dim = wall_channels * self.side**2
+        self.repr_dim = self.dynamic_dim + self.static_dim
+        self.input_scale = float(input_scale)
+        self.agent = _branch(agent_width, agent_channels, stride)
+        self.wall = _branch(wall_width, wall_channels, stride)
+        # Channels-last convolutions run faster on CPU (oneDNN).
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, frames: Tensor) -> Tensor:
+        check_frames(frames, type(self).__name__)
+        scaled = frames * self.input_scale
+        agent = self.agent(scaled[:, :1]).flatten(1)
+        return torch.cat([agent, self.wall(scaled[:, 1:]).flatten(1)], dim=-1)
+
+
+class SpatialPredictor(nn.Module):
+    """Residual CNN on ``[dynamic maps, static maps, action maps]``; the static maps carried over.
+
+    ``h = ReLU((conv(x)) · (1 + W_i a))`` for ``depth - 1`` hidden layers, then
+    ``dynamic' = dynamic + conv(h)`` (zero at initialisation).
+
+    Args:
+        dynamic_channels: Dynamic maps (first ``dynamic_channels · side²`` entries of ``z``).
+        static_channels: Static maps (the rest of ``z``).
+        side: Side of the maps.
+        hidden_channels: Width of the hidden convolutions.
+        depth: Number of convolutions (at least 2).
+        action_dim: Size of an action.
+
+    Example:
+        >>> pred = SpatialPredictor(dynamic_channels=2, static_channels=1, side=17)
+        >>> pred(torch.zeros(3, 867), torch.ones(3, 2)).shape
+        torch.Size([3, 867])
+    """
+
+    def __init__(
+        self,
+        dynamic_channels: int = 4,
+        static_channels: int = 2,
+        side: int = 17,
+        hidden_channels: int = 32,
+        depth: int = 3,
+        action_dim: int = 2,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        _check(
+            name,
+            dynamic_channels=dynamic_channels,
+            static_channels=static_channels,
+            side=side,
+            hidden_channels=hidden_channels,
+            action_dim=action_dim,
+        )
+        if depth < 2:
+            raise ValueError(f"{name}: depth must be at least 2, got {depth}")
+        self.init_args = {
+            "dynamic_channels": dynamic_channels,
+            "static_channels": static_channels,
+            "side": side,
+            "hidden_channels": hidden_channels,
+            "depth": depth,
+            "action_dim": action_dim,
+        }
+        self.side = side
+        self.dynamic_channels = dynamic_channels
+        self.dynamic_dim = dynamic_channels * side * side
+        self.repr_dim = (dynamic_channels + static_channels) * side * side
+        self.action_dim = action_dim
+        channels = dynamic_channels + static_channels + action_dim
+        self.hidden = nn.ModuleList()
+        for _ in range(depth - 1):
+            self.hidden.append(nn.Conv2d(channels, hidden_channels, 3, padding=1))
+            channels = hidden_channels
+        self.film = nn.ModuleList(
+            nn.Linear(action_dim, hidden_channels, bias=False) for _ in range(depth - 1)
+        )
+        for film in self.film:
+            nn.init.zeros_(film.weight)
+        self.out = nn.Conv2d(channels, dynamic_channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, z: Tensor, action: Tensor) -> Tensor:
+        check_step_inputs(z, action, self.repr_dim, self.action_dim, type(self).__name__)
+        n = z.shape[0]
+        maps = z.reshape(n, -1, self.side, self.side)
+        action_maps = action[:, :, None, None].expand(n, self.action_dim, self.side, self.side)
+        h = torch.cat([maps, action_maps.to(maps.dtype)], dim=1)
+        for conv, film in zip(self.hidden, self.film, strict=True):
+            h = torch.relu(conv(h) * (1.0 + film(action))[:, :, None, None])
+        dynamic = z[:, : self.dynamic_dim] + self.out(h).flatten(1)
+        return torch.cat([dynamic, z[:, self.dynamic_dim :]], dim=-1)
