@@ -60,12 +60,10 @@ import math
 import os
 import platform
 import pstats
-import re
 import shlex
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -74,6 +72,7 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from memory import MemorySampler  # benchmarks/memory.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -322,26 +321,11 @@ class BareLoop:
     def __init__(
         self, module, datamodule, clip: float, device: torch.device, precision: str, total: int
     ) -> None:
-        from jepa_world.module import warmup_cosine
-
         self.module = module.to(device).train()
         self.device, self.clip, self.total = device, clip, total
         datamodule.prepare_data()
         datamodule.setup("fit")
-        decay = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
-        no_decay = [p for p in module.parameters() if p.requires_grad and p.ndim < 2]
-        self.optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": module.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0},
-            ],
-            lr=module.lr,
-            betas=module.betas,
-        )
-        warm = int(module.warmup_fraction * total)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: warmup_cosine(s, total, warm, module.min_lr_ratio)
-        )
+        self.optimizer, self.schedule = module.build_optimizer(total)
         self.autocast = _autocast(device, precision)
         self.loader = datamodule.train_dataloader()
         self.batches = endless(self.loader)
@@ -490,65 +474,6 @@ def every_term_logged_every_step() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 # Memory
 # ---------------------------------------------------------------------------------------------
-
-
-def _status(pid: int) -> dict[str, int]:
-    """kB figures of ``/proc/<pid>/status`` (VmRSS, RssAnon, RssFile, RssShmem); {} if gone."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return {
-        k: int(v)
-        for k, v in re.findall(r"^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB", text, re.M)
-    }
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-class MemorySampler:
-    """Peak resident memory (kB) of a process and, summed, of its child processes."""
-
-    def __init__(self, pid: int, every_s: float = 0.2) -> None:
-        self.pid, self.every_s = pid, every_s
-        self.peak = {"anon": 0, "file": 0, "workers_anon": 0, "workers_file": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            main = _status(self.pid)
-            if main:
-                workers = [_status(c) for c in _children(self.pid)]
-                sample = {
-                    "anon": main.get("RssAnon", 0) + main.get("RssShmem", 0),
-                    "file": main.get("RssFile", 0),
-                    "workers_anon": sum(
-                        w.get("RssAnon", 0) + w.get("RssShmem", 0) for w in workers
-                    ),
-                    "workers_file": sum(w.get("RssFile", 0) for w in workers),
-                }
-                for key, value in sample.items():
-                    self.peak[key] = max(self.peak[key], value)
-            self._stop.wait(self.every_s)
 
 
 def measure_memory(

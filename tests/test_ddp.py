@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightning.pytorch as pl
 import pytest
@@ -241,6 +242,14 @@ def run_process_group(command: list[str], cwd: Path, env: dict[str, str], timeou
     return process.returncode, output
 
 
+def scalar_values(run_dir: Path) -> dict[str, float]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return {tag: events.Scalars(tag)[-1].value for tag in events.Tags()["scalars"]}
+
+
 def scalar_counts(run_dir: Path) -> dict[str, int]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -288,8 +297,11 @@ def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
         "--trainer.callbacks+=jepa_world.probing.callback.ProbingCallback",
-        "--trainer.callbacks.init_args.sets=[normal]",
+        "--trainer.callbacks.init_args.sets=[normal,wall]",
         "--trainer.callbacks.init_args.epochs=2",
+        # 32 trajectories per val set in batches of 10 (three kept): rank 0 scores two, rank 1
+        # one, so only the reduction of the sums (not an average of the two ranks) is right.
+        "--trainer.callbacks.init_args.batch_size=10",
         "--trainer.callbacks+=test_ddp.RankStateDump",
     ]
     code, output = run_process_group(command, tmp_path, env, timeout=240)
@@ -308,7 +320,7 @@ def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
     assert checkpoint["global_step"] == steps  # optimizer steps, each over both ranks' batches
 
     counts = scalar_counts(run_dir)
-    assert counts["probe/normal"] == 1, counts  # probed once (rank 0), logged once
+    assert counts["probe/normal"] == 1, counts  # probed once, logged once
     assert counts["val/loss"] == 1, counts
     assert counts["train/loss"] == steps, counts
 
@@ -319,3 +331,18 @@ def test_two_process_fit_finishes_with_one_checkpoint_set(tiny_data, tmp_path):
         assert torch.equal(rank0[key], rank1[key]), f"{key} differs between the two ranks"
     for key, value in checkpoint["state_dict"].items():
         assert torch.equal(value, rank0[key]), f"checkpoint's {key} is not the trained one"
+
+    # The two ranks' shares of the val sets, reduced, give what one process computes alone.
+    from jepa_world.checkpoints import load_model
+    from jepa_world.probing.callback import ProbingCallback
+
+    callback = ProbingCallback(
+        data_dir=str(tiny_data), sets=["normal", "wall"], epochs=2, batch_size=10
+    )
+    module = SimpleNamespace(world_model=load_model(run_dir / "checkpoints" / "last.ckpt"))
+    module.device = torch.device("cpu")
+    callback.setup(SimpleNamespace(), module, "fit")
+    alone = callback.runner(module).run(callback.sets).losses
+    logged = scalar_values(run_dir)
+    for name in ("normal", "wall"):
+        assert logged[f"probe/{name}"] == pytest.approx(alone[name], rel=1e-5), (logged, alone)

@@ -91,6 +91,22 @@ def test_module_exposes_the_world_model_and_its_contract():
     assert out.shape == (3, 17, 16)
 
 
+def test_build_optimizer_gives_a_hand_written_loop_the_fit_optimizer_and_schedule():
+    module = small_module(lr=1e-3, weight_decay=0.05, warmup_fraction=0.1, min_lr_ratio=0.01)
+    optimizer, schedule = module.build_optimizer(total_steps=100)
+    decay, no_decay = optimizer.param_groups
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 for p in decay["params"]) and all(p.ndim < 2 for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(module.parameters()))
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert lrs[0] < lrs[5] < lrs[10] == pytest.approx(1e-3)  # warm-up over 10 steps
+    assert lrs[99] == pytest.approx(1e-5, rel=0.05)  # cosine down to min_lr_ratio
+
+
 def test_module_built_in_python_keeps_modules_out_of_hparams():
     module = small_module(lr=3e-4)
     assert module.hparams["lr"] == 3e-4

@@ -25,9 +25,10 @@ def test_only_rank_zero_works_and_every_rank_gets_its_numbers():
         calls.append(1)
         return {"probe/normal": 0.5}
 
-    sent = run_on_rank_zero(fake_trainer(0), work, "Owner")
-    assert sent == {"probe/normal": 0.5} and calls == [1]
-    assert run_on_rank_zero(fake_trainer(1, sent), work, "Owner") == sent
+    assert run_on_rank_zero(fake_trainer(0), work, "Owner") == {"probe/normal": 0.5}
+    assert calls == [1]
+    broadcast = ("ok", {"probe/normal": 0.5})  # what rank 0 sent
+    assert run_on_rank_zero(fake_trainer(1, broadcast), work, "Owner") == {"probe/normal": 0.5}
     assert calls == [1]
 
 
@@ -38,10 +39,10 @@ def test_a_failure_on_rank_zero_is_raised_on_every_rank():
     with pytest.raises(ValueError, match="no probe data"):
         run_on_rank_zero(fake_trainer(0), work, "ProbingCallback")
     # What rank 0 broadcast when it failed reaches the other ranks as an error naming the owner.
-    sent = {}
+    sent = []
 
     def capture(obj, src=0):
-        sent.update(obj)
+        sent.append(obj)
         return obj
 
     trainer = SimpleNamespace(is_global_zero=True, strategy=SimpleNamespace(broadcast=capture))
@@ -50,4 +51,4 @@ def test_a_failure_on_rank_zero_is_raised_on_every_rank():
     with pytest.raises(
         RuntimeError, match="ProbingCallback failed on rank 0: ValueError: no probe"
     ):
-        run_on_rank_zero(fake_trainer(1, sent), work, "ProbingCallback")
+        run_on_rank_zero(fake_trainer(1, sent[0]), work, "ProbingCallback")

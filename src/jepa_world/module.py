@@ -287,7 +287,14 @@ class JEPAModule(L.LightningModule):
         total = float(self.trainer.estimated_stepping_batches)
         return int(total) if math.isfinite(total) else 0
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def build_optimizer(
+        self, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        """AdamW (no weight decay on biases and norms) and its per-step warm-up + cosine schedule.
+
+        ``total_steps`` is the planned number of optimizer steps. Used by
+        :meth:`configure_optimizers`, and by anyone writing their own training loop.
+        """
         decay, no_decay = [], []
         for param in self.parameters():
             if param.requires_grad:
@@ -300,11 +307,15 @@ class JEPAModule(L.LightningModule):
             lr=self.lr,
             betas=self.betas,
         )
-        total = max(1, self._total_steps())
+        total = max(1, total_steps)
         warmup = int(self.warmup_fraction * total)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, total, warmup, self.min_lr_ratio)
         )
+        return optimizer, scheduler
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer, scheduler = self.build_optimizer(self._total_steps())
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},

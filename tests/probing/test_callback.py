@@ -128,13 +128,13 @@ def test_callback_does_not_change_training(probe_data: Path, tmp_path: Path) -> 
 def test_callback_runs_only_on_its_schedule(probe_data: Path, tmp_path: Path) -> None:
     callback = _callback(probe_data, every_n_epochs=2, sets=["normal"])
     calls: list[int] = []
-    original = callback.probe
+    original = callback.runner
 
-    def counting(pl_module: L.LightningModule):
+    def counting(pl_module: L.LightningModule, *args):
         calls.append(pl_module.current_epoch)
-        return original(pl_module)
+        return original(pl_module, *args)
 
-    callback.probe = counting  # type: ignore[method-assign]
+    callback.runner = counting  # type: ignore[method-assign]
     _trainer(tmp_path, [callback], max_epochs=3, logger=False).fit(TinyModule(), _loader())
     assert calls == [1, 2]  # after epoch 2 (every 2) and after the last epoch (3)
 

@@ -14,8 +14,10 @@ representations are computed once). ``jepa probe`` gives the protocol's figures.
 
 It never touches the module's optimiser, restores every submodule's train/eval mode, and
 leaves the global random streams as they were, so a run with the callback trains exactly like
-one without it. Under DDP only rank 0 probes; the numbers are then broadcast, so every rank
-logs the same values and no rank waits on a collective the others skip.
+one without it. Under DDP rank 0 trains the probers and hands them to the other ranks; each rank
+then encodes and scores its own share of the batches of every val set, and the squared errors
+are summed across ranks (torchmetrics' synchronisation), so every rank logs the whole set's
+figure, the one a single process would compute.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from pathlib import Path
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
-from torch import nn
+from torch import Tensor, nn
 
 from jepa_world.probing.evaluator import ProbeRunner, ProbeSettings
+from jepa_world.probing.prober import Prober
 from jepa_world.probing.results import ALL_SETS, PROBE_SETS, ProbeResult
 from jepa_world.probing.splits import ProbeDataError, missing_splits, open_probe_split
 from jepa_world.rank_zero import log_on_every_rank, run_on_rank_zero
@@ -150,11 +153,13 @@ class ProbingCallback(Callback):
         last = trainer.max_epochs is not None and epoch >= trainer.max_epochs
         return epoch % self.every_n_epochs == 0 or last
 
-    def probe(self, pl_module: pl.LightningModule) -> ProbeResult:
-        """Run the reduced protocol on the module's world model (called on rank 0 only)."""
+    def runner(
+        self, pl_module: pl.LightningModule, rank: int = 0, world_size: int = 1
+    ) -> ProbeRunner:
+        """A :class:`ProbeRunner` with the callback's settings for process ``rank`` of
+        ``world_size``."""
         if self._root is None:
-            raise RuntimeError("ProbingCallback.probe: call setup(trainer, module, 'fit') first")
-        model = getattr(pl_module, self.model_attribute)
+            raise RuntimeError("ProbingCallback: call setup(trainer, module, 'fit') first")
         settings = ProbeSettings(
             device=str(pl_module.device),
             epochs=self.epochs,
@@ -165,24 +170,54 @@ class ProbingCallback(Callback):
             base_lr=self.base_lr,
             progress=False,
         )
-        return ProbeRunner(model, self._root, settings).run(self.sets)
+        model = getattr(pl_module, self.model_attribute)
+        return ProbeRunner(model, self._root, settings, rank=rank, world_size=world_size)
+
+    def probe(self, pl_module: pl.LightningModule) -> ProbeResult:
+        """Run the reduced protocol on the module's world model in this process alone."""
+        return self.runner(pl_module).run(self.sets)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sets or not self._due(trainer):
             return
-        results: list[ProbeResult] = []
+        tic = time.perf_counter()
+        world = trainer.world_size
+        runner = self.runner(pl_module, trainer.global_rank, world)
 
-        def probe() -> dict[str, float]:
-            tic = time.perf_counter()
-            results.append(self.probe(pl_module))
-            values = {f"probe/{name}": mse for name, mse in results[0].losses.items()}
-            return {**values, "probe/seconds": time.perf_counter() - tic}
+        def train() -> dict[str, dict[str, Tensor]]:
+            probers = runner.train_probers(self.sets)
+            if world == 1:
+                return {}
+            return {split: _cpu_state(prober) for split, prober in probers.items()}
 
-        log_on_every_rank(pl_module, run_on_rank_zero(trainer, probe, "ProbingCallback"))
-        if results:
-            self.last_result = results[0]
+        # Rank 0 trains the probers; the others receive them.
+        states = run_on_rank_zero(trainer, train, "ProbingCallback")
+        if not trainer.is_global_zero:
+            repr_dim = int(getattr(pl_module, self.model_attribute).repr_dim)
+            for split, state in states.items():
+                prober = Prober(repr_dim)
+                prober.load_state_dict(state)
+                runner.use_prober(split, prober)
+        # Every rank encodes its own batches of each val set; a failure anywhere stops all
+        # ranks here, before the scores are reduced across them.
+        failure: Exception | None = None
+        try:
+            for name in self.sets:
+                runner.representations(PROBE_SETS[name].val)
+        except Exception as err:
+            failure = err
+        if trainer.strategy.reduce_boolean_decision(failure is not None, all=False):
+            if failure is not None:
+                raise failure
+            raise RuntimeError("ProbingCallback failed on another rank (see its error)")
+        result = runner.run(self.sets)  # each rank scores its batches; the scores are reduced
+        values = {f"probe/{name}": mse for name, mse in result.losses.items()}
+        values["probe/seconds"] = time.perf_counter() - tic
+        log_on_every_rank(pl_module, values)
+        if trainer.is_global_zero:
+            self.last_result = result
             if self.log_images:
-                self._log_figures(trainer, results[0])
+                self._log_figures(trainer, result)
 
     def _log_figures(self, trainer: pl.Trainer, result: ProbeResult) -> None:
         from jepa_world.probing.plots import plot_curves, plot_trajectories
@@ -194,3 +229,7 @@ class ProbingCallback(Callback):
                 continue
             add_figure("probe/trajectories", plot_trajectories(result), trainer.global_step)
             add_figure("probe/curves", plot_curves(result), trainer.global_step)
+
+
+def _cpu_state(module: nn.Module) -> dict[str, Tensor]:
+    return {key: value.detach().cpu() for key, value in module.state_dict().items()}

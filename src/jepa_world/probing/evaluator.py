@@ -12,16 +12,19 @@ course loop, about 20 times less model time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor, nn
 
 from jepa_world.models.world_model import count_parameters
-from jepa_world.probing.fitting import evaluate_prober, train_prober
+from jepa_world.probing.fitting import evaluate_prober, shard_starts, train_prober
 from jepa_world.probing.prober import (
     PROBE_BASE_LR,
     PROBE_BATCH_SIZE,
@@ -114,16 +117,29 @@ class ProbeRunner:
         model: Any module with ``forward(states, actions) -> (B, T, D)`` and ``repr_dim``.
         data_dir: Directory holding ``probe_normal/``, ``probe_wall/``, ... .
         settings: How to run the protocol (default: the protocol's own settings).
+        rank: This process's rank in a multi-process run (the probing callback under DDP).
+        world_size: Number of processes. With more than one, each scores its own whole batches
+            of every val set and the scores are reduced across processes (every process must
+            call :meth:`evaluate_set` / :meth:`run` for the same sets in the same order); probers
+            are trained by one process and handed to the others with :meth:`use_prober`.
     """
 
     def __init__(
-        self, model: nn.Module, data_dir: str | Path, settings: ProbeSettings | None = None
+        self,
+        model: nn.Module,
+        data_dir: str | Path,
+        settings: ProbeSettings | None = None,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if not isinstance(getattr(model, "repr_dim", None), int):
             raise TypeError(
                 f"{type(model).__name__} has no integer attribute repr_dim; the model contract "
                 "needs repr_dim = D and forward(states, actions) -> (B, T, D)"
             )
+        if not 0 <= rank < world_size:
+            raise ValueError(f"ProbeRunner: rank must be in [0, {world_size}), got {rank}")
+        self.rank, self.world_size = rank, world_size
         self.settings = settings or ProbeSettings()
         self.device = resolve_device(self.settings.device)
         self.model = model.to(self.device)
@@ -150,23 +166,67 @@ class ProbeRunner:
     def _limit(self, relative: str) -> int | None:
         return self.settings.max_train if relative.endswith("/train") else self.settings.max_val
 
+    def _set_size(self, relative: str) -> int:
+        total = int(self.split(relative).actions.shape[0])
+        limit = self._limit(relative)
+        return total if limit is None else min(limit, total)
+
+    def _shard(self, relative: str) -> list[int] | None:
+        """First rows of this process's scoring batches of a val split (None: the whole split)."""
+        if self.world_size == 1 or relative.endswith("/train"):
+            return None
+        return shard_starts(
+            self._set_size(relative), self.settings.batch_size, self.rank, self.world_size
+        )
+
     def representations(self, relative: str) -> Tensor:
-        """The cached ``(N, T, D)`` representations of a split, computed on first use."""
+        """The cached ``(N, T, D)`` representations of a split, computed on first use (of this
+        process's batches only, for a val split of a multi-process run)."""
         if relative not in self._representations:
             tic = time.perf_counter()
-            reps = compute_representations(
+            shard = self._shard(relative)
+            compute = functools.partial(
+                compute_representations,
                 self.model,
                 self.split(relative),
                 self.device,
                 batch_size=self.settings.forward_batch_size,
-                limit=self._limit(relative),
                 max_cache_bytes=self.settings.max_cache_bytes,
                 name=relative,
                 progress=self.settings.progress,
             )
+            if shard is None:
+                reps = compute(limit=self._limit(relative))
+            else:
+                batch = min(self.settings.batch_size, self._set_size(relative))
+                parts = [compute(start=row, limit=row + batch) for row in shard]
+                horizon = int(self.split(relative).actions.shape[1]) + 1
+                empty = torch.empty(0, horizon, int(self.model.repr_dim))
+                reps = torch.cat(parts) if parts else empty
             self._representations[relative] = to_device_if_small(reps, self.device)
             self.seconds["represent"] += time.perf_counter() - tic
         return self._representations[relative]
+
+    def _locations(self, relative: str) -> Tensor:
+        """True locations of the rows :meth:`representations` holds."""
+        split = self.split(relative)
+        shard = self._shard(relative)
+        if shard is None:
+            return split_locations(split, self._limit(relative))
+        batch = min(self.settings.batch_size, self._set_size(relative))
+        rows = [np.asarray(split.locations[row : row + batch], dtype=np.float32) for row in shard]
+        horizon = int(split.actions.shape[1]) + 1
+        return torch.from_numpy(np.concatenate(rows) if rows else np.zeros((0, horizon, 2), "f4"))
+
+    def train_probers(self, sets: Sequence[str]) -> dict[str, Prober]:
+        """Train (or reuse) the probers ``sets`` need, keyed by training split."""
+        splits = dict.fromkeys(PROBE_SETS[name].train for name in sets)
+        with fork_rng(self.device):
+            return {split: self.prober(split) for split in splits}
+
+    def use_prober(self, train_split: str, prober: Prober) -> None:
+        """Use ``prober`` (trained elsewhere, e.g. by another process) for ``train_split``."""
+        self._probers[train_split] = prober.to(self.device)
 
     def _note_small(self, relative: str, n: int, what: str) -> None:
         if n < self.settings.batch_size:
@@ -206,15 +266,18 @@ class ProbeRunner:
             prober = self.prober(probe_set.train)
         reps = self.representations(probe_set.val)
         val_split = self.split(probe_set.val)
-        locations = split_locations(val_split, self.settings.max_val)
-        self._note_small(probe_set.val, reps.shape[0], "scored as")
+        locations = self._locations(probe_set.val)
+        n_set = self._set_size(probe_set.val)
+        self._note_small(probe_set.val, n_set, "scored as")
+        batch = min(self.settings.batch_size, n_set)
         tic = time.perf_counter()
         mse, decoded = evaluate_prober(
-            prober, reps, locations, self.settings.batch_size, probe_set.val
+            prober, reps, locations, batch, probe_set.val, sync=self.world_size > 1
         )
         self.seconds["score"] += time.perf_counter() - tic
         per_timestep = mse_pixels_per_timestep(mse)
-        k = min(N_EXAMPLES, decoded.shape[0])
+        # Rank 0's batches start at row 0: its first rows are the set's first rows.
+        k = min(N_EXAMPLES, decoded.shape[0]) if self.rank == 0 else 0
         examples = TrajectoryExamples(
             true=locations[:k].tolist(),
             predicted=decoded[:k].tolist(),
@@ -226,7 +289,7 @@ class ProbeRunner:
             mse=float(per_timestep.mean()),
             per_timestep=per_timestep.tolist(),
             n_train=int(n_train.shape[0]) if n_train is not None else 0,
-            n_val=int(decoded.shape[0]),
+            n_val=(n_set // batch) * batch,
             train_split=probe_set.train,
             val_split=probe_set.val,
             examples=examples,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import Tensor
@@ -131,12 +132,28 @@ class ProbeMSE(Metric):
         return (self.squared / self.batches).float()
 
 
+def shard_starts(n: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[int]:
+    """First rows of the scoring batches of an ``n``-trajectory set that process ``rank`` of
+    ``world_size`` scores: batch ``b`` goes to process ``b mod world_size``.
+
+    The batches are the protocol's (``min(batch_size, n)`` rows each, the last partial batch
+    dropped), so the processes together score exactly what one process would.
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
+    if n <= 0:
+        return []
+    batch = min(batch_size, n)
+    return list(range(rank * batch, (n // batch) * batch, world_size * batch))
+
+
 def evaluate_prober(
     prober: Prober,
     representations: Tensor,
     locations: Tensor,
     batch_size: int = PROBE_BATCH_SIZE,
     name: str = "probe",
+    sync: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Score a trained prober, as protocol §4 step 5.
 
@@ -144,21 +161,24 @@ def evaluate_prober(
     trajectories when there are fewer). Equal batch sizes make the mean over batches of the
     per-batch means equal to the mean over the kept trajectories, which is what is computed.
 
+    With ``sync`` (a multi-process run), each process passes its own whole batches of the set
+    (:func:`shard_starts`) and the returned MSE is the whole set's, reduced across processes;
+    every process must call it, in the same order.
+
     Returns:
         ``(mse, predicted)``: the ``(T, 2)`` MSE in normalised units and the decoded locations
         ``(N_kept, T, 2)`` in pixels (on the CPU).
     """
     check_pair(representations, locations, name)
     n = representations.shape[0]
-    if n == 0:
+    if n == 0 and not sync:
         raise ValueError(f"{name}: no trajectories to evaluate")
-    batch = min(batch_size, n)
+    batch = max(1, min(batch_size, n))
     kept = (n // batch) * batch
     device = next(prober.parameters()).device
-    # One process scores the whole set here (rank 0 in the probing callback): no sync. The sums
-    # stay on the CPU in float64 (which not every accelerator offers).
-    metric = ProbeMSE(representations.shape[1], sync_on_compute=False)
-    decoded = []
+    # The sums stay on the CPU in float64 (which not every accelerator offers).
+    metric = ProbeMSE(locations.shape[1], sync_on_compute=sync)
+    decoded = [torch.empty(0, locations.shape[1], 2)]
     prober.eval()
     with torch.no_grad():
         for start in range(0, kept, batch):
@@ -167,4 +187,9 @@ def evaluate_prober(
             pred = prober(reps)
             metric.update(pred.cpu(), tgts.cpu())
             decoded.append(denormalise_locations(pred).cpu())
+    if sync and kept == 0:
+        # This process has no batch of the set; it still takes part in the reduction.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return metric.compute(), torch.cat(decoded)
     return metric.compute(), torch.cat(decoded)

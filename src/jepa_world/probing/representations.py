@@ -95,6 +95,7 @@ def compute_representations(
     max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
     name: str = "split",
     progress: bool = False,
+    start: int = 0,
 ) -> Tensor:
     """The frozen model's predicted representations ``(N, T, D)`` of a split, on the CPU.
 
@@ -109,14 +110,16 @@ def compute_representations(
         max_cache_bytes: Above this the result lives in a temporary file on disk.
         name: The split's name, for messages.
         progress: Show a progress bar.
+        start: Begin at this trajectory: the rows are ``start`` to ``limit`` (or the end).
     """
     n_total = int(split.actions.shape[0])
     n = n_total if limit is None else min(limit, n_total)
+    first = min(max(start, 0), n)
     horizon = int(split.actions.shape[1]) + 1
     repr_dim = int(model.repr_dim)
-    out = empty_cache((n, horizon, repr_dim), max_cache_bytes)
+    out = empty_cache((n - first, horizon, repr_dim), max_cache_bytes)
     with frozen(model):
-        starts = range(0, n, batch_size)
+        starts = range(first, n, batch_size)
         for start in progress_bar(starts, progress, desc=f"represent {name}", leave=False):
             stop = min(start + batch_size, n)
             states = torch.from_numpy(first_frames(split, start, stop)).to(device)
@@ -136,7 +139,7 @@ def compute_representations(
                     f"{name}: the model produced non-finite representations for trajectories "
                     f"{start}..{stop - 1}"
                 )
-            out[start:stop] = reps.float().cpu()
+            out[start - first : stop - first] = reps.float().cpu()
     return out
 
 
