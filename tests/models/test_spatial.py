@@ -96,3 +96,24 @@ def test_world_model_round_trips_through_the_weights_file(tmp_path, make_batch):
     loaded = load_world_model(save_world_model(model, tmp_path / "model_weights.pth"))
     torch.testing.assert_close(loaded(states[:, :1], actions), model(states[:, :1], actions))
     assert count_parameters(loaded) == count_parameters(model) < 10_000
+
+
+def test_wall_code_variant_carries_a_small_code_and_round_trips(tmp_path, make_batch):
+    torch.manual_seed(0)
+    encoder = SpatialEncoder(agent_channels=2, wall_code_dim=6, wall_width=4)
+    predictor = SpatialPredictor(dynamic_channels=2, side=17, hidden_channels=8, static_code_dim=6)
+    assert encoder.repr_dim == predictor.repr_dim == 2 * 289 + 6
+    model = WorldModel(encoder, predictor)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    states, actions = make_batch(2, 5)
+    out = model(states[:, :1], actions)
+    assert out.shape == (2, 5, 2 * 289 + 6)
+    # The code is encoded once and carried; the dynamic maps move.
+    assert torch.equal(out[:, 1:, -6:], out[:, :1, -6:].expand(2, 4, 6))
+    assert not torch.allclose(out[:, 1, : 2 * 289], out[:, 0, : 2 * 289])
+    loaded = load_world_model(save_world_model(model, tmp_path / "model_weights.pth"))
+    torch.testing.assert_close(loaded(states[:, :1], actions), out)
+    with pytest.raises(ValueError, match="static_code_dim"):
+        SpatialPredictor(static_code_dim=0)

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from jepa_world.env.geometry import IMAGE_SIZE
 from jepa_world.models.encoders import RAW_PEAK, check_frames
+from jepa_world.models.generic import KeypointBranch, map_grid
 from jepa_world.models.predictors import check_step_inputs
 
 
@@ -64,6 +65,11 @@ class SpatialEncoder(nn.Module):
         wall_width: Hidden channels of the wall branch.
         stride: 2 (33×33 maps) or 4 (17×17 maps).
         input_scale: Factor applied to raw frames (default ``1 / RAW_PEAK``, peak ≈ 1).
+        wall_code_dim: When set, the wall branch is a keypoint branch
+            (:class:`~jepa_world.models.generic.KeypointBranch`, ``wall_keypoints`` learned
+            soft-argmax keypoints widened to ``wall_code_dim`` numbers) instead of maps: a
+            small code that varies smoothly with the layout.
+        wall_keypoints: Keypoints of that branch.
 
     Example:
         >>> enc = SpatialEncoder(agent_channels=2, wall_channels=1)
@@ -79,11 +85,14 @@ class SpatialEncoder(nn.Module):
         wall_width: int = 8,
         stride: int = 4,
         input_scale: float = 1.0 / RAW_PEAK,
+        wall_code_dim: int | None = None,
+        wall_keypoints: int = 4,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         _check(
             name,
+            wall_keypoints=wall_keypoints,
             agent_channels=agent_channels,
             wall_channels=wall_channels,
             agent_width=agent_width,
@@ -99,16 +108,24 @@ class SpatialEncoder(nn.Module):
             "wall_width": wall_width,
             "stride": stride,
             "input_scale": float(input_scale),
+            "wall_code_dim": wall_code_dim,
+            "wall_keypoints": wall_keypoints,
         }
+        if wall_code_dim is not None and wall_code_dim < 1:
+            raise ValueError(f"{name}: wall_code_dim must be positive, got {wall_code_dim}")
         self.side = map_side(stride)
         self.agent_channels = agent_channels
         self.wall_channels = wall_channels
         self.dynamic_dim = agent_channels * self.side**2
-        self.static_dim = wall_channels * self.side**2
+        self.static_dim = wall_code_dim or wall_channels * self.side**2
         self.repr_dim = self.dynamic_dim + self.static_dim
         self.input_scale = float(input_scale)
         self.agent = _branch(agent_width, agent_channels, stride)
-        self.wall = _branch(wall_width, wall_channels, stride)
+        self.wall: nn.Module
+        if wall_code_dim is None:
+            self.wall = _branch(wall_width, wall_channels, stride)
+        else:
+            self.wall = KeypointBranch(wall_width, wall_keypoints, wall_code_dim, stride=4)
         # Channels-last convolutions run faster on CPU (oneDNN).
         self.to(memory_format=torch.channels_last)
 
@@ -132,6 +149,10 @@ class SpatialPredictor(nn.Module):
         hidden_channels: Width of the hidden convolutions.
         depth: Number of convolutions (at least 2).
         action_dim: Size of an action.
+        static_code_dim: When set, the static part is a code of this many numbers (an encoder
+            with ``wall_code_dim``) instead of maps: it enters as constant input maps, beside
+            two CoordConv maps (column and row in ``[-1, 1]``), so the convolutions can compare
+            a place with the layout the code describes.
 
     Example:
         >>> pred = SpatialPredictor(dynamic_channels=2, static_channels=1, side=17)
@@ -147,6 +168,7 @@ class SpatialPredictor(nn.Module):
         hidden_channels: int = 32,
         depth: int = 3,
         action_dim: int = 2,
+        static_code_dim: int | None = None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -167,13 +189,22 @@ class SpatialPredictor(nn.Module):
             "hidden_channels": hidden_channels,
             "depth": depth,
             "action_dim": action_dim,
+            "static_code_dim": static_code_dim,
         }
+        if static_code_dim is not None and static_code_dim < 1:
+            raise ValueError(f"{name}: static_code_dim must be positive, got {static_code_dim}")
         self.side = side
         self.dynamic_channels = dynamic_channels
         self.dynamic_dim = dynamic_channels * side * side
-        self.repr_dim = (dynamic_channels + static_channels) * side * side
+        self.static_code_dim = static_code_dim
+        static = static_channels * side * side if static_code_dim is None else static_code_dim
+        self.repr_dim = self.dynamic_dim + static
         self.action_dim = action_dim
-        channels = dynamic_channels + static_channels + action_dim
+        if static_code_dim is None:
+            channels = dynamic_channels + static_channels + action_dim
+        else:
+            channels = dynamic_channels + static_code_dim + 2 + action_dim
+        self.register_buffer("grid", map_grid(side), persistent=False)
         self.hidden = nn.ModuleList()
         for _ in range(depth - 1):
             self.hidden.append(nn.Conv2d(channels, hidden_channels, 3, padding=1))
@@ -190,10 +221,19 @@ class SpatialPredictor(nn.Module):
 
     def forward(self, z: Tensor, action: Tensor) -> Tensor:
         check_step_inputs(z, action, self.repr_dim, self.action_dim, type(self).__name__)
-        n = z.shape[0]
-        maps = z.reshape(n, -1, self.side, self.side)
-        action_maps = action[:, :, None, None].expand(n, self.action_dim, self.side, self.side)
-        h = torch.cat([maps, action_maps.to(maps.dtype)], dim=1)
+        n, side = z.shape[0], self.side
+
+        def constant_maps(values: Tensor) -> Tensor:
+            return values[:, :, None, None].expand(n, values.shape[1], side, side).to(z.dtype)
+
+        if self.static_code_dim is None:
+            inputs = [z.reshape(n, -1, side, side)]
+        else:
+            cols = self.grid.view(1, 1, 1, side).expand(n, 1, side, side).to(z.dtype)
+            rows = self.grid.view(1, 1, side, 1).expand(n, 1, side, side).to(z.dtype)
+            dynamic_maps = z[:, : self.dynamic_dim].reshape(n, -1, side, side)
+            inputs = [dynamic_maps, constant_maps(z[:, self.dynamic_dim :]), cols, rows]
+        h = torch.cat([*inputs, constant_maps(action)], dim=1)
         for conv, film in zip(self.hidden, self.film, strict=True):
             h = torch.relu(conv(h) * (1.0 + film(action))[:, :, None, None])
         dynamic = z[:, : self.dynamic_dim] + self.out(h).flatten(1)
