@@ -14,7 +14,12 @@ from jepa_world.models import (
     load_world_model,
     save_world_model,
 )
-from jepa_world.models.generic import map_grid, spatial_soft_argmax
+from jepa_world.models.generic import (
+    KeypointBranch,
+    map_grid,
+    spatial_soft_argmax,
+    spatial_softmax_argmax,
+)
 from jepa_world.module import JEPAModule
 from jepa_world.probing import MockModel
 from jepa_world.probing.evaluator import evaluate_prober, train_prober
@@ -41,6 +46,23 @@ def test_soft_argmax_finds_the_centre_of_a_bump_between_pixels():
     torch.testing.assert_close(found, torch.tensor([[[u, v]]]), atol=1e-4, rtol=0)
     # An empty (or negative) map reads as the centre instead of dividing by zero.
     assert torch.equal(spatial_soft_argmax(-torch.ones(2, 3, 33, 33), grid), torch.zeros(2, 3, 2))
+
+
+def test_softmax_argmax_points_at_the_strongest_response_despite_weaker_ones():
+    grid = map_grid(17)
+    maps = torch.zeros(1, 1, 17, 17)
+    maps[0, 0, 4, 12] = 5.0  # the strongest response, at u = grid[12], v = grid[4]
+    maps[0, 0, :, 0] = 1.0  # a weaker line along the left border
+    sharp = spatial_softmax_argmax(maps, grid, torch.tensor(20.0))
+    torch.testing.assert_close(sharp, torch.tensor([[[grid[12], grid[4]]]]), atol=1e-4, rtol=0)
+    # The rectified mean is pulled towards the border line; the exponential one is not.
+    assert spatial_soft_argmax(maps, grid)[0, 0, 0] < sharp[0, 0, 0] - 0.5
+
+
+def test_keypoint_branch_options_keep_the_output_shape():
+    branch = KeypointBranch(4, 3, 7, stride=4, softmax=True, coords=True)
+    assert branch(torch.rand(2, 1, 65, 65)).shape == (2, 7)
+    assert branch.keypoints(torch.rand(2, 1, 65, 65)).abs().max() <= 1.0
 
 
 # -- contract ---------------------------------------------------------------------------------

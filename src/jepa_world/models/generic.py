@@ -69,6 +69,28 @@ def spatial_soft_argmax(maps: Tensor, grid: Tensor) -> Tensor:
     return torch.stack([u, v], dim=-1)
 
 
+def spatial_softmax_argmax(maps: Tensor, grid: Tensor, temperature: Tensor) -> Tensor:
+    """Expected ``(u, v)`` of each map under ``softmax(temperature · map)`` over its pixels.
+
+    The classic soft-argmax: a large ``temperature`` makes it the position of the strongest
+    response, however many weaker responses the map has elsewhere. Shapes as
+    :func:`spatial_soft_argmax`.
+    """
+    n, k, h, w = maps.shape
+    weights = torch.softmax((temperature * maps).reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
+    u = (weights.sum(dim=2) * grid).sum(dim=-1)
+    v = (weights.sum(dim=3) * grid).sum(dim=-1)
+    return torch.stack([u, v], dim=-1)
+
+
+def coordinate_maps(like: Tensor, grid: Tensor) -> Tensor:
+    """``(N, 2, H, W)`` CoordConv maps (column and row positions in ``[-1, 1]``)."""
+    n, _, h, w = like.shape
+    cols = grid.view(1, 1, 1, w).expand(n, 1, h, w)
+    rows = grid.view(1, 1, h, 1).expand(n, 1, h, w)
+    return torch.cat([cols, rows], dim=1).to(like.dtype)
+
+
 def gated_residual(state: Tensor, gate_logit: Tensor, temperature: Tensor, delta: Tensor) -> Tensor:
     """``state + sigmoid(temperature · gate_logit) · delta``."""
     return state + torch.sigmoid(temperature * gate_logit) * delta
@@ -91,12 +113,26 @@ class KeypointBranch(nn.Module):
     ``Conv(1, width, 5, stride) → ReLU → Conv(width, keypoints, 3)`` on the 65×65 channel gives
     ``keypoints`` maps (33×33 at stride 2, 17×17 at stride 4), each read as an expected position,
     and a linear layer expands the ``2·keypoints`` numbers into ``out_dim``.
+
+    ``softmax=True`` reads each map with the exponential soft-argmax (a learned temperature per
+    map) instead of the rectified mean, so a map can point at its strongest response alone;
+    ``coords=True`` gives the first convolution two CoordConv maps (column and row in
+    ``[-1, 1]``), so the filters may respond differently in different parts of the frame.
     """
 
-    def __init__(self, width: int, keypoints: int, out_dim: int, stride: int) -> None:
+    def __init__(
+        self,
+        width: int,
+        keypoints: int,
+        out_dim: int,
+        stride: int,
+        softmax: bool = False,
+        coords: bool = False,
+    ) -> None:
         super().__init__()
+        self.softmax, self.coords = softmax, coords
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 5, stride=stride, padding=2, bias=False),
+            nn.Conv2d(3 if coords else 1, width, 5, stride=stride, padding=2, bias=False),
             nn.ReLU(),
             nn.Conv2d(width, keypoints, 3, padding=1, bias=False),
         )
@@ -105,13 +141,22 @@ class KeypointBranch(nn.Module):
             last = self.features[2].weight
             last.copy_(last.abs() / last.abs().sum(dim=(1, 2, 3), keepdim=True))
         self.expand = nn.Linear(2 * keypoints, out_dim)
+        if softmax:
+            self.log_temperature = nn.Parameter(torch.full((1, keypoints, 1, 1), 2.0))
         self.register_buffer("grid", map_grid((IMAGE_SIZE - 1) // stride + 1), persistent=False)
+        self.register_buffer("input_grid", map_grid(IMAGE_SIZE), persistent=False)
         # Channels-last convolutions run several times faster on CPU (oneDNN).
         self.to(memory_format=torch.channels_last)
 
     def keypoints(self, channel: Tensor) -> Tensor:
         """``(N, 1, 65, 65)`` scaled frames → ``(N, keypoints, 2)`` in ``[-1, 1]``."""
-        return spatial_soft_argmax(self.features(channel), self.grid)
+        if self.coords:
+            channel = torch.cat([channel, coordinate_maps(channel, self.input_grid)], dim=1)
+            channel = channel.contiguous(memory_format=torch.channels_last)
+        maps = self.features(channel)
+        if self.softmax:
+            return spatial_softmax_argmax(maps, self.grid, self.log_temperature.exp())
+        return spatial_soft_argmax(maps, self.grid)
 
     def forward(self, channel: Tensor) -> Tensor:
         return self.expand(self.keypoints(channel).flatten(1))

@@ -70,6 +70,8 @@ class SpatialEncoder(nn.Module):
             soft-argmax keypoints widened to ``wall_code_dim`` numbers) instead of maps: a
             small code that varies smoothly with the layout.
         wall_keypoints: Keypoints of that branch.
+        wall_softmax: That branch reads its maps with the exponential soft-argmax.
+        wall_coords: That branch's first convolution gets CoordConv maps.
 
     Example:
         >>> enc = SpatialEncoder(agent_channels=2, wall_channels=1)
@@ -87,6 +89,8 @@ class SpatialEncoder(nn.Module):
         input_scale: float = 1.0 / RAW_PEAK,
         wall_code_dim: int | None = None,
         wall_keypoints: int = 4,
+        wall_softmax: bool = False,
+        wall_coords: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -110,6 +114,8 @@ class SpatialEncoder(nn.Module):
             "input_scale": float(input_scale),
             "wall_code_dim": wall_code_dim,
             "wall_keypoints": wall_keypoints,
+            "wall_softmax": bool(wall_softmax),
+            "wall_coords": bool(wall_coords),
         }
         if wall_code_dim is not None and wall_code_dim < 1:
             raise ValueError(f"{name}: wall_code_dim must be positive, got {wall_code_dim}")
@@ -125,7 +131,9 @@ class SpatialEncoder(nn.Module):
         if wall_code_dim is None:
             self.wall = _branch(wall_width, wall_channels, stride)
         else:
-            self.wall = KeypointBranch(wall_width, wall_keypoints, wall_code_dim, stride=4)
+            self.wall = KeypointBranch(
+                wall_width, wall_keypoints, wall_code_dim, 4, wall_softmax, wall_coords
+            )
         # Channels-last convolutions run faster on CPU (oneDNN).
         self.to(memory_format=torch.channels_last)
 
