@@ -50,7 +50,7 @@ class PlanningCallback(Callback):
         episodes: int = 32,
         layouts: Literal["seen", "unseen"] = "seen",
         planner: Planner | None = None,
-        cost: CostMode = "weighted",
+        cost: CostMode = "last",
         replan_every: int = 5,
         plan_norm: float | None = 1.8,
         steps: int = 200,

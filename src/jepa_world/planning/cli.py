@@ -86,7 +86,8 @@ def plan_command(
         layouts: ``seen``: walls from the training range; ``unseen``: walls from the excluded
             range (the ``probe_wall_other`` columns).
         planner: ``mppi``, ``cem``, ``gradient`` or a class path of a Planner subclass.
-        cost: Distances combined over the horizon: ``weighted`` (final + 0.1 x mean), ``sum``, ``last``.
+        cost: Distances combined over the horizon: ``last`` (the final one), ``weighted`` (final
+            + 0.1 x mean), ``sum``.
         replan_every: Actions executed between two plans (receding horizon).
         plan_norm: Largest action norm the planner proposes (executed actions are always
             clipped to 2.45 px); ``null`` for 2.45.

@@ -56,7 +56,7 @@ class MPCSettings:
 
     steps: int = EPISODE_STEPS
     replan_every: int = 5
-    cost: CostMode = "weighted"
+    cost: CostMode = "last"
     max_norm: float = MAX_ACTION_NORM
     plan_norm: float | None = 1.8
     batch_size: int | None = None
