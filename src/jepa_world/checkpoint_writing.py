@@ -61,8 +61,9 @@ class ResumableCheckpoint(ModelCheckpoint):
     It is two ``ModelCheckpoint`` instances and one explicit save, all through public APIs:
     this one keeps the best checkpoints by the monitored metric, a second one
     (:attr:`last_writer`, monitoring nothing, so never deferred) writes ``last.ckpt`` on the
-    same schedule into the same directory, and :meth:`on_train_end` saves ``last.ckpt`` once
-    more with ``Trainer.save_checkpoint``. The second instance receives this one's callback
+    same schedule into the same directory, and :meth:`on_train_end` (and, with
+    ``save_on_exception``, :meth:`on_exception`) saves ``last.ckpt`` with
+    ``Trainer.save_checkpoint``. The second instance receives this one's callback
     hooks and its state travels inside this one's state in the checkpoint.
 
     Same arguments as ``ModelCheckpoint``.
@@ -128,6 +129,18 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
+        self._save_last_now(trainer)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        """With ``save_on_exception``, ``last.ckpt`` is written too (as by ``ModelCheckpoint``)."""
+        super().on_exception(trainer, pl_module, exception)
+        if self.save_on_exception:
+            self._save_last_now(trainer)
+
+    def _save_last_now(self, trainer: L.Trainer) -> None:
+        """Write ``last.ckpt`` at the current step with ``Trainer.save_checkpoint``."""
         if not self.last_writer.save_last or trainer.fast_dev_run or trainer.sanity_checking:
             return
         path = self.last_writer.last_model_path or os.path.join(
