@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from jepa_world.env.geometry import IMAGE_SIZE
 from jepa_world.models.encoders import RAW_PEAK, check_frames
-from jepa_world.models.generic import KeypointBranch, map_grid
+from jepa_world.models.generic import KeypointBranch, coordinate_maps, map_grid
 from jepa_world.models.predictors import check_step_inputs
 
 
@@ -237,10 +237,9 @@ class SpatialPredictor(nn.Module):
         if self.static_code_dim is None:
             inputs = [z.reshape(n, -1, side, side)]
         else:
-            cols = self.grid.view(1, 1, 1, side).expand(n, 1, side, side).to(z.dtype)
-            rows = self.grid.view(1, 1, side, 1).expand(n, 1, side, side).to(z.dtype)
             dynamic_maps = z[:, : self.dynamic_dim].reshape(n, -1, side, side)
-            inputs = [dynamic_maps, constant_maps(z[:, self.dynamic_dim :]), cols, rows]
+            coords = coordinate_maps(dynamic_maps, self.grid)
+            inputs = [dynamic_maps, constant_maps(z[:, self.dynamic_dim :]), coords]
         h = torch.cat([*inputs, constant_maps(action)], dim=1)
         for conv, film in zip(self.hidden, self.film, strict=True):
             h = torch.relu(conv(h) * (1.0 + film(action))[:, :, None, None])
