@@ -53,6 +53,13 @@ def map_grid(side: int) -> Tensor:
     return torch.linspace(-1.0, 1.0, side)
 
 
+def expected_position(weights: Tensor, grid: Tensor) -> Tensor:
+    """``Σ weights · (u, v)`` over each map's pixels: ``(N, K, H, W)`` → ``(N, K, 2)``."""
+    u = (weights.sum(dim=2) * grid).sum(dim=-1)
+    v = (weights.sum(dim=3) * grid).sum(dim=-1)
+    return torch.stack([u, v], dim=-1)
+
+
 def spatial_soft_argmax(maps: Tensor, grid: Tensor) -> Tensor:
     """Expected ``(u, v)`` of each map under its rectified values, normalised to sum to 1.
 
@@ -64,9 +71,7 @@ def spatial_soft_argmax(maps: Tensor, grid: Tensor) -> Tensor:
     """
     heat = F.relu(maps)
     mass = heat.sum(dim=(2, 3)) + HEAT_FLOOR * maps.shape[2] * maps.shape[3]
-    u = (heat.sum(dim=2) * grid).sum(dim=-1) / mass
-    v = (heat.sum(dim=3) * grid).sum(dim=-1) / mass
-    return torch.stack([u, v], dim=-1)
+    return expected_position(heat, grid) / mass[..., None]
 
 
 def spatial_softmax_argmax(maps: Tensor, grid: Tensor, temperature: Tensor) -> Tensor:
@@ -78,9 +83,7 @@ def spatial_softmax_argmax(maps: Tensor, grid: Tensor, temperature: Tensor) -> T
     """
     n, k, h, w = maps.shape
     weights = torch.softmax((temperature * maps).reshape(n, k, h * w), dim=-1).reshape(n, k, h, w)
-    u = (weights.sum(dim=2) * grid).sum(dim=-1)
-    v = (weights.sum(dim=3) * grid).sum(dim=-1)
-    return torch.stack([u, v], dim=-1)
+    return expected_position(weights, grid)
 
 
 def coordinate_maps(like: Tensor, grid: Tensor) -> Tensor:
@@ -96,7 +99,8 @@ def gated_residual(state: Tensor, gate_logit: Tensor, temperature: Tensor, delta
     return state + torch.sigmoid(temperature * gate_logit) * delta
 
 
-def _check_positive(owner: str, **values: int | float) -> None:
+def check_positive(owner: str, **values: int | float) -> None:
+    """Raise a ValueError naming ``owner`` and the argument unless every value is positive."""
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{owner}: {name} must be positive, got {value}")
@@ -196,7 +200,7 @@ class GenericEncoder(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_positive(
+        check_positive(
             name,
             dynamic_dim=dynamic_dim,
             static_dim=static_dim,
@@ -272,7 +276,7 @@ class GenericPredictor(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_positive(
+        check_positive(
             name,
             dynamic_dim=dynamic_dim,
             static_dim=static_dim,

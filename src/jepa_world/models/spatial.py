@@ -28,7 +28,12 @@ from torch import Tensor, nn
 
 from jepa_world.env.geometry import IMAGE_SIZE
 from jepa_world.models.encoders import RAW_PEAK, check_frames
-from jepa_world.models.generic import KeypointBranch, coordinate_maps, map_grid
+from jepa_world.models.generic import (
+    KeypointBranch,
+    check_positive,
+    coordinate_maps,
+    map_grid,
+)
 from jepa_world.models.predictors import check_step_inputs
 
 
@@ -38,12 +43,6 @@ def map_side(stride: int) -> int:
     for _ in range({2: 1, 4: 2}[stride]):
         side = (side - 1) // 2 + 1
     return side
-
-
-def _check(owner: str, **values: int | float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}: {name} must be positive, got {value}")
 
 
 def _branch(width: int, channels: int, stride: int) -> nn.Sequential:
@@ -94,7 +93,7 @@ class SpatialEncoder(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _check(
+        check_positive(
             name,
             wall_keypoints=wall_keypoints,
             agent_channels=agent_channels,
@@ -180,7 +179,7 @@ class SpatialPredictor(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _check(
+        check_positive(
             name,
             dynamic_channels=dynamic_channels,
             static_channels=static_channels,
