@@ -28,8 +28,19 @@ from torch import nn
 
 from jepa_world.planning import PLANNERS
 from jepa_world.planning.base import CostMode, Planner
-from jepa_world.planning.episodes import EpisodeRecord, sample_episodes, save_episodes
-from jepa_world.planning.mpc import MPCSettings, check_world_model, plan_episodes, record
+from jepa_world.planning.episodes import (
+    EpisodeRecord,
+    Episodes,
+    sample_episodes,
+    save_episodes,
+)
+from jepa_world.planning.mpc import (
+    MPCSettings,
+    check_world_model,
+    frozen_for_planning,
+    plan_episodes,
+    record,
+)
 from jepa_world.planning.mppi import MPPI
 from jepa_world.planning.reference import RandomActions, simulator_model
 
@@ -138,6 +149,7 @@ def plan_command(
         rows.append(("random", model, RandomActions(planner.horizon), floor))
         rows.append(("simulator", simulator_model(), planner, settings))
     records: dict[str, EpisodeRecord] = {}
+    imagined = None
     for name, world, chosen_planner, chosen_settings in rows:
         result = plan_episodes(world, chosen, chosen_planner, chosen_settings, seed=seed)
         extra = {
@@ -148,6 +160,8 @@ def plan_command(
             extra["planner"] = chosen_planner.settings()
             extra["plan_norm"] = chosen_settings.planning_norm
         records[name] = record(chosen, result, {**common, **extra})
+        if name == "model" and target is not None:
+            imagined = draw_plans(model, chosen, result.first_plans, figure_episodes, seed)
     summaries = {name: rec.summary for name, rec in records.items()}
 
     from jepa_world.planning.report import format_table
@@ -158,7 +172,7 @@ def plan_command(
     )
     print(format_table(summaries))
     if target is not None:
-        write_outputs(target, records, figure_episodes)
+        write_outputs(target, records, figure_episodes, imagined)
         print(f"wrote {target}/ ({', '.join(f'{n}.npz' for n in records)}, summary.json, pictures)")
     return summaries
 
@@ -174,8 +188,28 @@ def check_out_dir(target: Path, overwrite: bool) -> None:
         )
 
 
-def write_outputs(target: Path, records: dict[str, EpisodeRecord], figure_episodes: int) -> None:
-    """Episode files per row, ``summary.json``, ``episodes.png`` and ``success_curve.png``."""
+def draw_plans(
+    model: nn.Module, episodes: Episodes, plans: np.ndarray, count: int, seed: int
+) -> np.ndarray:
+    """The first ``count`` episodes' first plans as the model imagined them, in pixels."""
+    from jepa_world.planning.readout import fit_readout, imagined_paths
+
+    drawn = episodes.take(slice(0, count))
+    with frozen_for_planning(model):
+        readout = fit_readout(model, drawn, seed=seed)
+        return imagined_paths(model, drawn, plans[:count], readout)
+
+
+def write_outputs(
+    target: Path,
+    records: dict[str, EpisodeRecord],
+    figure_episodes: int,
+    imagined: np.ndarray | None = None,
+) -> None:
+    """Episode files per row, ``summary.json``, ``episodes.png`` and ``success_curve.png``.
+
+    ``imagined`` (the model row's first plans as imagined, :func:`draw_plans`) is drawn dashed.
+    """
     from jepa_world.io import atomic_path
     from jepa_world.planning.report import plot_episodes, plot_success_curves, save_figure
 
@@ -191,7 +225,11 @@ def write_outputs(target: Path, records: dict[str, EpisodeRecord], figure_episod
     layouts = model.settings.get("layouts")
     save_figure(
         plot_episodes(
-            model, figure_episodes, f"{layouts} layouts: executed paths (start o, goal *)"
+            model,
+            figure_episodes,
+            f"{layouts} layouts: executed path (solid), first plan as imagined (dashed, decoded "
+            "by a ridge read-out)",
+            imagined,
         ),
         target / "episodes.png",
     )

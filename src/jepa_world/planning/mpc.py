@@ -128,11 +128,16 @@ def frames_at(positions: np.ndarray, episodes: Episodes) -> Tensor:
 
 @dataclass
 class PlanResult:
-    """Executed actions ``(N, steps, 2)``, visited positions ``(N, steps + 1, 2)``, seconds taken."""
+    """Executed actions ``(N, steps, 2)``, visited positions ``(N, steps + 1, 2)``, seconds taken.
+
+    ``first_plans`` ``(N, H, 2)`` is the plan the planner made from each start, before anything
+    was executed (what :func:`~jepa_world.planning.readout.imagined_paths` draws).
+    """
 
     actions: np.ndarray
     positions: np.ndarray
     seconds: float
+    first_plans: np.ndarray
 
 
 def _run_batch(
@@ -142,7 +147,7 @@ def _run_batch(
     settings: MPCSettings,
     generator: torch.Generator,
     device: torch.device,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, h, k = len(episodes), planner.horizon, settings.replan_every
     with torch.no_grad():
         z_goal = model.encoder(frames_at(episodes.goal, episodes).to(device))
@@ -150,6 +155,7 @@ def _run_batch(
     actions = np.zeros((n, settings.steps, 2), dtype=np.float32)
     positions[:, 0] = episodes.start
     plan = torch.zeros(n, h, 2, device=device)
+    first_plans = np.zeros((n, h, 2), dtype=np.float32)
     t = 0
     while t < settings.steps:
         with torch.no_grad():
@@ -158,6 +164,8 @@ def _run_batch(
             model, z0, z_goal, settings.cost, steps=min(h, settings.steps - t)
         )
         plan = planner.optimise(cost, plan, settings.planning_norm, generator)
+        if t == 0:
+            first_plans = plan.detach().cpu().numpy().astype(np.float32)
         todo = min(k, settings.steps - t, h)
         executed = clip_actions(plan[:, :todo], settings.max_norm).cpu().numpy().astype(np.float32)
         moved = simulate(positions[:, t], executed, episodes.wall_x, episodes.door_y)
@@ -166,7 +174,7 @@ def _run_batch(
         t += todo
         # Warm start: the rest of the plan, padded with zeros ("stay") at the far end.
         plan = torch.cat([plan[:, todo:], torch.zeros(n, todo, 2, device=device)], dim=1)
-    return actions, positions
+    return actions, positions, first_plans
 
 
 def plan_episodes(
@@ -206,9 +214,10 @@ def plan_episodes(
                 )
             )
     seconds = time.perf_counter() - tic
-    return PlanResult(
-        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), seconds
+    actions, positions, first_plans = (
+        np.concatenate(arrays) for arrays in zip(*parts, strict=True)
     )
+    return PlanResult(actions, positions, seconds, first_plans)
 
 
 def plan_episode(

@@ -46,8 +46,14 @@ def format_table(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot_episodes(record: EpisodeRecord, count: int = 6, title: str = "") -> Any:
-    """A grid of ``count`` episodes: layout, start (circle), goal (star), executed path."""
+def plot_episodes(
+    record: EpisodeRecord, count: int = 6, title: str = "", imagined: np.ndarray | None = None
+) -> Any:
+    """A grid of ``count`` episodes: layout, start (circle), goal (star), executed path.
+
+    ``imagined`` ``(≥ count, H + 1, 2)``, when given, is drawn dashed: the first plan as the
+    model imagined it (:func:`~jepa_world.planning.readout.imagined_paths`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,6 +73,9 @@ def plot_episodes(record: EpisodeRecord, count: int = 6, title: str = "") -> Any
         ax.imshow(walls[i], cmap="Greys", origin="upper", vmin=0, vmax=1.5)
         path = record.positions[i]
         ax.plot(path[:, 0], path[:, 1], "-", color="tab:blue", lw=1.2)
+        if imagined is not None:
+            dream = imagined[i]
+            ax.plot(dream[:, 0], dream[:, 1], "--", color="tab:orange", lw=1.2)
         ax.plot(*e.start[i], "o", color="tab:green", ms=6)
         ax.plot(*e.goal[i], "*", color="tab:red", ms=11)
         ax.set_title(f"wall {e.wall_x[i]}, door {e.door_y[i]}: final {final[i]:.1f} px", fontsize=8)
