@@ -114,3 +114,19 @@ def test_planner_configs_parse(name: str) -> None:
     # The last-step cost was measured better for MPPI only; CEM and gradient keep "weighted".
     expected_cost = "last" if name == "mppi" else "weighted"
     assert config.planner.init_args.horizon == 80 and config.cost == expected_cost
+
+
+def test_defaults_are_the_mppi_config() -> None:
+    """`jepa plan` on defaults runs the benchmark recipe that configs/planning/mppi.yaml spells out."""
+    from pathlib import Path
+
+    from jepa_world.planning.cli import build_parser
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "planning" / "mppi.yaml"
+    parser = build_parser()
+    spelled = parser.parse_args(["--config", str(path), "--ckpt", "model_weights.pth"])
+    default = parser.parse_args(["--ckpt", "model_weights.pth"])
+    for key in ("cost", "replan_every", "plan_norm"):
+        assert default[key] == spelled[key], key
+    built = parser.instantiate_classes(default).planner
+    assert built.settings() == parser.instantiate_classes(spelled).planner.settings()

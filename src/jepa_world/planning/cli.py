@@ -77,7 +77,7 @@ def plan_command(
     episodes: int = 200,
     layouts: Literal["seen", "unseen"] = "seen",
     planner: Planner = DEFAULT_PLANNER,
-    cost: CostMode = "weighted",
+    cost: CostMode = "last",
     replan_every: int = 5,
     plan_norm: float | None = 1.8,
     seed: int = 0,
