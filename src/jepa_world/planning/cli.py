@@ -108,7 +108,8 @@ def plan_command(
         overwrite: Allow ``out`` to hold files already; only this command's own files are replaced.
         references: Also run the random floor and the simulator ceiling on the same episodes.
         batch_size: Episodes planned together (``null``: all).
-        figure_episodes: Episodes drawn in ``episodes.png``.
+        figure_episodes: Episodes drawn in ``episodes.png`` (executed path, and the first plan as
+            the model imagined it, decoded by a ridge read-out).
         trust_modules: Comma-separated packages besides jepa_world whose classes the file may
             name (also $JEPA_TRUSTED_MODULES); only for files you trust.
         trust_pickle: Open a .ckpt with full unpickling, which can run code (also

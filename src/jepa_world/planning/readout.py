@@ -27,6 +27,11 @@ READOUT_RIDGE: float = 1e-4
 Readout = Callable[[Tensor], Tensor]
 
 
+def _device(model: nn.Module) -> torch.device:
+    """Where the model's parameters live (the CPU for a model without any)."""
+    return next(model.parameters(), torch.zeros(0)).device
+
+
 def free_positions(rng: np.random.Generator, episodes: Episodes, per_layout: int) -> np.ndarray:
     """``(len(episodes) · per_layout, 2)`` positions uniform over each layout's free area."""
     n = len(episodes)
@@ -65,9 +70,9 @@ def fit_readout(
         )
     positions = free_positions(np.random.default_rng(seed), episodes, per_layout)
     index = np.repeat(np.arange(len(episodes)), per_layout)
-    device = next(model.parameters(), torch.zeros(0)).device
     with torch.no_grad():
-        z = model.encoder(frames_at(positions, episodes.take(index)).to(device)).double().cpu()
+        frames = frames_at(positions, episodes.take(index)).to(_device(model))
+        z = model.encoder(frames).double().cpu()
     targets = torch.from_numpy(positions).double()
     z_mean, t_mean = z.mean(0), targets.mean(0)
     zc = z - z_mean
@@ -99,7 +104,7 @@ def imagined_paths(
         raise ValueError(
             f"imagined_paths: expected plans of shape ({len(episodes)}, H, 2), got {plans.shape}"
         )
-    device = next(model.parameters(), torch.zeros(0)).device
+    device = _device(model)
     with torch.no_grad():
         z = model.encoder(frames_at(episodes.start, episodes).to(device))
         steps = [z]
