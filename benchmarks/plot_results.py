@@ -13,6 +13,8 @@ draws:
     python benchmarks/plot_results.py --strategies runs/strategies --best runs/best/version_0
     python benchmarks/plot_results.py --strategies runs/strategies_conv --best none \
         --strategies-png docs/results_strategies_conv.png --title "ConvEncoder + MLPPredictor"
+    python benchmarks/plot_results.py --strategies none --best RUN_SEED0 RUN_SEED1 \
+        --labels "seed 0" "seed 1" --training-png docs/results_generic_training.png
 """
 
 from __future__ import annotations
@@ -62,7 +64,11 @@ def plot_strategies(results: list[dict], out: Path, title: str) -> None:
     plt.close(fig)
 
 
-def plot_training(best: Path, strategies: Path | None, results: list[dict], out: Path) -> None:
+def plot_training(
+    runs: list[Path], labels: list[str], strategies: Path | None, results: list[dict], out: Path
+) -> None:
+    """Loss terms and embedding std of the released run(s); the strategies' prediction terms
+    (or, without a strategy comparison, the runs' inverse-dynamics term) in the last panel."""
     panels = [
         ("train/loss", "loss"),
         ("train/prediction", "prediction term"),
@@ -71,23 +77,30 @@ def plot_training(best: Path, strategies: Path | None, results: list[dict], out:
     ]
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(20, 3.6))
     for ax, (tag, title) in zip(axes[:-1], panels, strict=True):
-        steps, values = scalars(best, tag)
-        ax.plot(steps, values, lw=0.8)
-        ax.set_title(f"released model: {title}")
+        for run, label in zip(runs, labels, strict=True):
+            steps, values = scalars(run, tag)
+            ax.plot(steps, values, lw=0.8, label=label)
+        ax.set_title(title)
         ax.set_xlabel("step")
         if tag != "train/embedding_std":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
     ax = axes[-1]
-    for r in results if strategies else []:
-        steps, values = scalars(strategies / r["name"] / "run", "train/prediction")
-        ax.plot(steps, values, lw=0.8, label=r["name"])
-    ax.set_title("strategies: prediction term")
+    if strategies:
+        for r in results:
+            steps, values = scalars(strategies / r["name"] / "run", "train/prediction")
+            ax.plot(steps, values, lw=0.8, label=r["name"])
+        ax.set_title("strategies: prediction term")
+    else:
+        for run, label in zip(runs, labels, strict=True):
+            steps, values = scalars(run, "train/inverse_dynamics")
+            ax.plot(steps, values, lw=0.8, label=label)
+        ax.set_title("inverse-dynamics term")
     ax.set_xlabel("step")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    if results:
-        ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -100,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--best",
-        default="runs/best/version_0",
-        help="the released model's run directory ('none': no training figure)",
+        nargs="+",
+        default=["runs/best/version_0"],
+        help="the released model's run directory, or several (e.g. one per training seed); "
+        "'none': no training figure",
+    )
+    parser.add_argument(
+        "--labels", nargs="+", default=None, help="one legend label per --best run directory"
     )
     parser.add_argument("--strategies-png", default="docs/results_strategies.png")
     parser.add_argument("--training-png", default="docs/results_training.png")
@@ -113,9 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         plot_strategies(results, Path(args.strategies_png), args.title)
         print(f"wrote {args.strategies_png}")
-    if args.best != "none":
+    if args.best != ["none"]:
+        labels = args.labels or ["released model"] * len(args.best)
+        if len(labels) != len(args.best):
+            parser.error(f"--labels: {len(labels)} labels for {len(args.best)} --best runs")
+        runs = [Path(b) for b in args.best]
         plot_training(
-            Path(args.best), strategies if results else None, results, Path(args.training_png)
+            runs, labels, strategies if results else None, results, Path(args.training_png)
         )
         print(f"wrote {args.training_png}")
     return 0

@@ -20,6 +20,8 @@ interrupted comparison resumes where it stopped. At the end a markdown table is 
     python benchmarks/strategies.py --train data/best --eval data/best_eval --steps 3000
     python benchmarks/strategies.py --only vicreg,sigreg+id   # a subset
     python benchmarks/strategies.py --base configs/vicreg.yaml --steps 600 --out runs/strategies_conv
+    python benchmarks/strategies.py --base configs/generic.yaml --settings my_settings/ \
+        --sets normal,wall,wall_other --steps 1500 --only vicreg+id,sigreg+id
 
 Training time is wall-clock time of the ``jepa fit`` process (start-up included) on whatever
 machine runs it; compare it within one run of this script.
@@ -61,13 +63,24 @@ def strategy_block(config: Path) -> dict[str, Any]:
     return yaml.safe_load(config.read_text())["model"]["strategy"]
 
 
-def variants(base: Path) -> dict[str, dict[str, Any]]:
-    """Name → ``model.strategy`` block, for every strategy with and without inverse dynamics."""
+def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Name → ``model.strategy`` block, for every strategy with and without inverse dynamics.
+
+    The blocks come from ``configs/<name>.yaml``, the base config's own strategy from the base,
+    or, with ``settings``, every block from ``settings/<name>.yaml`` (a folder of configs or of
+    YAML fragments holding ``model.strategy``).
+    """
     own = strategy_block(base)
     out = {}
     for name in STRATEGIES:
-        block = strategy_block(ROOT / "configs" / f"{name}.yaml")
-        if block["class_path"] == own["class_path"]:
+        if settings is not None:
+            path = settings / f"{name}.yaml"
+            if not path.is_file():
+                raise FileNotFoundError(f"--settings: {path} is missing (one file per strategy)")
+            block = strategy_block(path)
+        else:
+            block = strategy_block(ROOT / "configs" / f"{name}.yaml")
+        if settings is None and block["class_path"] == own["class_path"]:
             block = own
         out[name] = block
         wrapped = json.loads(json.dumps(INVERSE_DYNAMICS))
@@ -163,6 +176,8 @@ def one_variant(
             "false",
             "--progress",
             "false",
+            "--sets",
+            f"[{','.join(args.sets)}]",
             "--command",
             f"benchmarks/strategies.py ({name})",
         ],
@@ -185,6 +200,7 @@ def one_variant(
         "steps": args.steps,
         "base": args.base,
         "fit_args": args.fit_args,
+        "eval": args.eval,
     }
     atomic_write_text(result_file, json.dumps(result, indent=2))
     print(f"[{name}] {json.dumps(result['mse'])}", flush=True)
@@ -224,14 +240,32 @@ def main(argv: list[str] | None = None) -> int:
         "written with '=', e.g. --fit-args=--model.teacher_forcing=false",
     )
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the runs")
+    parser.add_argument(
+        "--settings",
+        default=None,
+        help="a folder with <strategy>.yaml for each of the five strategies, whose "
+        "model.strategy blocks replace those of configs/ (e.g. settings tuned for one model)",
+    )
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="comma-separated probe sets (e.g. normal,wall,wall_other: the expert set of a wide "
+        "code is the slowest to probe)",
+    )
     args = parser.parse_args(argv)
+    args.sets = [s for s in args.sets.split(",") if s]
+    if not args.sets or set(args.sets) - set(SETS):
+        parser.error(f"--sets: choose among {','.join(SETS)}")
     for field in ("train", "eval"):
         if not (Path(getattr(args, field)) / "dataset.json").exists():
             parser.error(
                 f"--{field} {getattr(args, field)}: no dataset.json there; generate it first"
             )
     args.base = str(Path(args.base).resolve())
-    everything = variants(Path(args.base))
+    try:
+        everything = variants(Path(args.base), Path(args.settings) if args.settings else None)
+    except (FileNotFoundError, KeyError, TypeError) as error:
+        parser.error(f"--settings: {error}")
     chosen = [n for n in args.only.split(",") if n] or list(everything)
     unknown = sorted(set(chosen) - set(everything))
     if unknown:

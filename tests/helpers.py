@@ -17,6 +17,9 @@ from torch.utils.data import Dataset, IterableDataset
 
 from jepa_world.data.generate import generate_dataset
 from jepa_world.env import random_trajectories, render
+from jepa_world.env.trajectories import Trajectories
+from jepa_world.probing.evaluator import evaluate_prober, train_prober
+from jepa_world.probing.prober import probe_metric
 
 
 def tiny_data_set(out: Path, seed: int = 0, **sizes: Any) -> Path:
@@ -70,3 +73,23 @@ class FreshWindows(IterableDataset):
             t = random_trajectories(rng, self.batch_size, 17)
             states = render(t.locations, t.wall_x, t.door_y)
             yield {"states": torch.from_numpy(states), "actions": torch.from_numpy(t.actions)}
+
+
+def course_probe_scores(
+    model: nn.Module, train: Trajectories, evaluation: dict[str, Trajectories]
+) -> dict[str, float]:
+    """The course prober (protocol §4) trained on ``train``'s predicted representations, scored
+    on each evaluation set's (px² per coordinate); in memory, no files."""
+
+    def representations(trajectories: Trajectories) -> Tensor:
+        states = render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y)
+        with torch.no_grad():
+            return model(torch.from_numpy(states), torch.from_numpy(trajectories.actions))
+
+    prober = train_prober(representations(train), torch.from_numpy(train.locations))
+    return {
+        name: probe_metric(
+            evaluate_prober(prober, representations(t), torch.from_numpy(t.locations))[0]
+        )
+        for name, t in evaluation.items()
+    }

@@ -44,9 +44,9 @@ reproduce_release() {
 
   stage "probing"
   # The report (metrics.txt, probe_results.json, pictures) stays beside the run; the two release
-  # files are copied out.
+  # files are copied out. metrics.txt records the command with any extra `jepa fit` options.
   jepa probe --ckpt "$report/model_weights.pth" --data "$eval_data" --out "$report" \
-    --command "bash scripts/reproduce_$name.sh" --progress false
+    --command "bash scripts/reproduce_$name.sh${*:+ $*}" --progress false
   cp "$report/model_weights.pth" "$report/metrics.txt" "$out/"
   stage "done: $out/model_weights.pth and $out/metrics.txt (full report in $report)"
 }

@@ -2,10 +2,10 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from helpers import FreshWindows
+from helpers import FreshWindows, course_probe_scores
 from torch.utils.data import DataLoader
 
-from jepa_world.env import random_trajectories, render, wall_run_trajectories
+from jepa_world.env import random_trajectories, wall_run_trajectories
 from jepa_world.models import (
     GenericEncoder,
     GenericPredictor,
@@ -22,8 +22,6 @@ from jepa_world.models.generic import (
 )
 from jepa_world.module import JEPAModule
 from jepa_world.probing import MockModel
-from jepa_world.probing.evaluator import evaluate_prober, train_prober
-from jepa_world.probing.prober import probe_metric
 from jepa_world.strategies import VarianceOnly
 
 
@@ -128,23 +126,6 @@ def test_world_model_round_trips_through_the_weights_file(tmp_path, make_batch):
 # -- a CI-sized training run --------------------------------------------------------------------
 
 
-def probe_scores(model, train, evaluation):
-    """The course probe (protocol §4) on in-memory sets: prober trained on ``train``."""
-
-    def representations(trajectories):
-        states = render(trajectories.locations[:, :1], trajectories.wall_x, trajectories.door_y)
-        with torch.no_grad():
-            return model(torch.from_numpy(states), torch.from_numpy(trajectories.actions))
-
-    prober = train_prober(representations(train), torch.from_numpy(train.locations))
-    return {
-        name: probe_metric(
-            evaluate_prober(prober, representations(t), torch.from_numpy(t.locations))[0]
-        )
-        for name, t in evaluation.items()
-    }
-
-
 @pytest.mark.slow
 def test_short_training_learns_to_move_and_beats_the_mock_model():
     torch.set_num_threads(1)
@@ -173,8 +154,8 @@ def test_short_training_learns_to_move_and_beats_the_mock_model():
     trainer.fit(module, DataLoader(FreshWindows(16, seed=0), batch_size=None))
     model = module.world_model.eval()
 
-    scores = probe_scores(model, probe_train, sets)
-    mock = probe_scores(MockModel(repr_dim=model.repr_dim), probe_train, sets)
+    scores = course_probe_scores(model, probe_train, sets)
+    mock = course_probe_scores(MockModel(repr_dim=model.repr_dim), probe_train, sets)
     # Measured at these settings: about 0.09 of the mock model's score on both sets (the prober
     # of 1,200 trajectories is weaker than the course's); a model that does not learn to encode
     # the agent scores at the mock level.

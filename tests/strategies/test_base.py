@@ -100,3 +100,17 @@ def test_covariance_penalty_sees_redundant_dimensions():
     redundant[:, 1] = redundant[:, 0]
     assert covariance_penalty(independent).item() < 0.01
     assert covariance_penalty(redundant).item() == pytest.approx(2 / 8, abs=0.05)
+
+
+def test_covariance_penalty_of_a_code_wider_than_the_batch_matches_the_full_matrix():
+    torch.manual_seed(0)
+    z = torch.randn(24, 300, dtype=torch.float64) @ torch.randn(300, 300, dtype=torch.float64)
+    z.requires_grad_(True)
+    centred = z - z.mean(dim=0)
+    cov = centred.T @ centred / 23
+    expected = (cov - torch.diag(torch.diagonal(cov))).pow(2).sum() / 300
+    (expected_grad,) = torch.autograd.grad(expected, z)
+    value = covariance_penalty(z)  # the Gram-matrix path: 300 dimensions, 24 samples
+    (grad,) = torch.autograd.grad(value, z)
+    torch.testing.assert_close(value, expected)
+    torch.testing.assert_close(grad, expected_grad)

@@ -148,9 +148,19 @@ def variance_hinge(z: Tensor, std_target: float = 1.0, eps: float = 1e-4) -> Ten
 
 
 def covariance_penalty(z: Tensor) -> Tensor:
-    """VICReg's covariance term: sum of squared off-diagonal covariances of ``z (N, D)``, / D."""
+    """VICReg's covariance term: sum of squared off-diagonal covariances of ``z (N, D)``, / D.
+
+    When the code is wider than the batch (``D > N``, e.g. a code of feature maps), the ``D × D``
+    covariance is never built: its squared Frobenius norm equals that of the ``N × N`` Gram
+    matrix of the centred batch, so the cost is ``O(N² D)`` instead of ``O(N D²)``.
+    """
     n, d = z.shape
     centred = z - z.mean(dim=0)
-    cov = centred.T @ centred / max(n - 1, 1)
-    off_diagonal = cov - torch.diag(torch.diagonal(cov))
-    return off_diagonal.pow(2).sum() / d
+    scale = max(n - 1, 1)
+    if d <= n:
+        cov = centred.T @ centred / scale
+        off_diagonal = cov - torch.diag(torch.diagonal(cov))
+        return off_diagonal.pow(2).sum() / d
+    gram = centred @ centred.T / scale
+    diagonal = centred.pow(2).sum(dim=0) / scale
+    return (gram.pow(2).sum() - diagonal.pow(2).sum()) / d
