@@ -50,8 +50,13 @@ def plot_strategies(results: list[dict], out: Path, title: str) -> None:
         ax.bar(xs, [r["mse"].get(name, float("nan")) for r in results], width, label=name)
     top = max(v for r in results for v in r["mse"].values())
     for k, r in enumerate(results):
-        if r["collapsed"]:
-            ax.annotate("collapsed", (k, top * 2.5), ha="center", fontsize=8, color="red")
+        if not r["collapsed"]:
+            continue
+        embedding = r.get("embedding", {})
+        # The flag also counts a CollapseMonitor warning that the run later recovered from.
+        recovered = embedding.get("std", 0.0) >= 1e-2 and embedding.get("effective_rank", 0) >= 1.5
+        label = "collapse warned,\nrecovered" if recovered else "collapsed"
+        ax.annotate(label, (k, top * 2.5), ha="center", fontsize=8, color="red")
     ax.set_xticks(range(len(results)), [r["name"] for r in results], rotation=30, ha="right")
     ax.set_yscale("log")
     ax.set_ylim(top=top * 6)
