@@ -7,7 +7,9 @@
 #   bash scripts/reproduce_generic.sh
 #   JEPA_GENERIC_OUT=/tmp/generic bash scripts/reproduce_generic.sh   # somewhere else
 #
-# Disk: about 5.5 GB of training data and 11 GB of evaluation data (uint8), kept for re-runs.
+# Disk: about 5.5 GB of training data and 11 GB of evaluation data (uint8), kept for re-runs,
+# and 25 GB of temporary cache while the expert set is probed (the code has 9,801 numbers).
+# Time: 2 h 2 min measured on one thread of a loaded 2-core CPU, data present (docs/results.md).
 # Uses the active Python environment; on a fresh machine run `bash scripts/setup.sh` and
 # `. .venv/bin/activate` first. Any extra arguments go to `jepa fit` (e.g. --trainer.max_steps 500).
 set -euo pipefail
