@@ -59,6 +59,12 @@ def test_reports_probed_apart_join_into_the_report_of_one_run(
     with pytest.raises(SystemExit):  # an existing report is never replaced silently
         main([*args, "--command", "x"])
     assert read_metrics(joined / "metrics.txt").command == "bash reproduce.sh"
+    release = tmp_path / "release"  # a folder holding only a released metrics.txt
+    release.mkdir()
+    (release / "metrics.txt").write_text("probe_normal val loss: 1.0\n")
+    with pytest.raises(SystemExit):
+        main([*args[:2], "--out", str(release), "--command", "x"])
+    assert (release / "metrics.txt").read_text() == "probe_normal val loss: 1.0\n"
 
 
 def test_reports_that_do_not_belong_together_are_refused(

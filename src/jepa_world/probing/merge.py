@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jepa_world.probing.report import JSON_FILE, write_report
+from jepa_world.probing.report import JSON_FILE, report_files, write_report
 from jepa_world.probing.results import (
     ALL_SETS,
     ProbeResult,
@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     out = Path(args.out)
-    if (out / JSON_FILE).exists() and not args.overwrite:
-        parser.error(f"{out / JSON_FILE} already exists; pass --overwrite to replace it")
+    existing = [p for p in report_files(out) if p.exists()]
+    if existing and not args.overwrite:
+        parser.error(f"{existing[0]} already exists; pass --overwrite to replace the report")
     try:
         merged = merge_results([read_result(r) for r in args.reports], sources=args.reports)
         out.mkdir(parents=True, exist_ok=True)
