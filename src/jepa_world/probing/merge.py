@@ -7,7 +7,7 @@ report (``metrics.txt`` in the course format, the JSON, both pictures), after ch
 describe the same model scored the same way::
 
     python -m jepa_world.probing.merge runs/probe/normal runs/probe/walls runs/probe/expert \\
-        --out runs/probe/all --command "jepa probe --ckpt model_weights.pth --data data/eval"
+        --out runs/probe/all --command "jepa fit --config configs/generic.yaml"
 
 A report is read as data (JSON), never as code.
 """
@@ -95,10 +95,11 @@ def merge_results(parts: list[ProbeResult], sources: list[str] | None = None) ->
             **{key: result.config.get(key) for key in keys},
         }
 
+    reference = identity(first)
     sets: dict[str, SetResult] = {}
     for name, part in zip(names, parts, strict=True):
-        if identity(part) != identity(first):
-            differ = sorted(k for k, v in identity(part).items() if identity(first)[k] != v)
+        if identity(part) != reference:
+            differ = sorted(k for k, v in identity(part).items() if reference[k] != v)
             raise ValueError(
                 f"{name} and {names[0]} do not describe the same model scored the same way: "
                 f"{', '.join(differ)} differ"
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("reports", nargs="+", help="report folders (or their JSON files)")
     parser.add_argument("--out", required=True, help="folder for the joined report")
     parser.add_argument(
-        "--command", required=True, help="the command line metrics.txt records (one line)"
+        "--command",
+        required=True,
+        help="the training command metrics.txt records (one line), as jepa probe --command",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a report already in --out"
