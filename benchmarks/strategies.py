@@ -63,6 +63,19 @@ def strategy_block(config: Path) -> dict[str, Any]:
     return yaml.safe_load(config.read_text())["model"]["strategy"]
 
 
+def plain_and_wrapped(block: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A strategy block without and with inverse dynamics.
+
+    A block that already is ``InverseDynamics(base=...)`` (the shipped configs are) gives its
+    base and itself; any other is wrapped in :data:`INVERSE_DYNAMICS`.
+    """
+    if block["class_path"] == INVERSE_DYNAMICS["class_path"]:
+        return block["init_args"]["base"], block
+    wrapped = json.loads(json.dumps(INVERSE_DYNAMICS))
+    wrapped["init_args"]["base"] = block
+    return block, wrapped
+
+
 def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, Any]]:
     """Name → ``model.strategy`` block, for every strategy with and without inverse dynamics.
 
@@ -70,7 +83,7 @@ def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, An
     or, with ``settings``, every block from ``settings/<name>.yaml`` (a folder of configs or of
     YAML fragments holding ``model.strategy``).
     """
-    own = strategy_block(base)
+    own, _ = plain_and_wrapped(strategy_block(base))
     out = {}
     for name in STRATEGIES:
         if settings is not None:
@@ -80,11 +93,10 @@ def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, An
             block = strategy_block(path)
         else:
             block = strategy_block(ROOT / "configs" / f"{name}.yaml")
-        if settings is None and block["class_path"] == own["class_path"]:
-            block = own
-        out[name] = block
-        wrapped = json.loads(json.dumps(INVERSE_DYNAMICS))
-        wrapped["init_args"]["base"] = block
+        plain, wrapped = plain_and_wrapped(block)
+        if settings is None and plain["class_path"] == own["class_path"]:
+            plain, wrapped = plain_and_wrapped(strategy_block(base))
+        out[name] = plain
         out[f"{name}+id"] = wrapped
     return out
 

@@ -5,10 +5,10 @@ Usage:
                                     [--threads N] [--compare-logging] [--profile N] [--skip-memory]
                                     [--models default,compact] [--fit-args=...]
 
-For the default model (``configs/vicreg.yaml``: ConvEncoder + MLPPredictor + VICReg) and the
-compact model (CoordinateEncoder + CoordinatePredictor, when ``jepa_world.models.coordinate``
-imports; its own config if ``configs/`` has one, else the VICReg config with the two classes
-swapped in), it prints training frames per second (``batch × window`` frames per step) of
+For the default model (``configs/vicreg.yaml``: the generic SpatialEncoder + SpatialPredictor,
+VICReg + inverse dynamics) and the compact model (CoordinateEncoder + CoordinatePredictor, when
+``jepa_world.models.coordinate`` imports; its own config if ``configs/`` has one, else the VICReg
+config with the two classes swapped in), it prints training frames per second (``batch × window`` frames per step) of
 
 - (a) the DataModule's training loader alone (the model-independent pipeline, measured once);
 - (b) a bare PyTorch loop: the same module, loader, batch, AdamW parameter groups,
@@ -183,7 +183,7 @@ class StepClock(Callback):
 
 def model_specs() -> list[ModelSpec]:
     """The default model and, when it imports, the compact coordinate model."""
-    specs = [ModelSpec("default (ConvEncoder + MLPPredictor, VICReg)", DEFAULT_CONFIG, [])]
+    specs = [ModelSpec("default (generic, vicreg.yaml)", DEFAULT_CONFIG, [])]
     try:
         import jepa_world.models.coordinate  # noqa: F401
     except ImportError as err:

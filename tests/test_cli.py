@@ -94,6 +94,8 @@ def test_fit_writes_one_run_directory_whose_checkpoint_reloads(tiny_data, tmp_pa
             "3",
             "--trainer.limit_val_batches",
             "1",
+            "--trainer.val_check_interval",  # the config validates every 500 steps
+            "3",
             *QUIET,
         ]
     )

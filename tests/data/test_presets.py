@@ -2,8 +2,8 @@
 
 With too few probe-train trajectories the course prober (learning rate 5e-5) stops long before
 it has fitted even a perfect code, and `jepa probe` reports the prober's shortfall as the
-model's. Here the true positions, written in a code of the default models' size (64 numbers)
-by `OracleModel(64)`, go through the exact protocol at the quickstart preset's sizes; they must
+model's. Here the true positions, written in a code of the quickstart model's size (130
+numbers) by `OracleModel(130)`, go through the exact protocol at the quickstart preset's sizes; they must
 score under 0.1 px². Only the first frames are rendered, which is all the protocol reads.
 """
 
@@ -24,7 +24,7 @@ from jepa_world.probing.fitting import evaluate_prober, train_prober
 from jepa_world.probing.prober import mse_pixels_per_timestep
 from jepa_world.probing.representations import compute_representations
 
-CODE_SIZE = 64  # repr_dim of configs/vicreg.yaml and the other per-strategy configs
+CODE_SIZE = 130  # repr_dim of configs/quickstart.yaml's (and configs/best.yaml's) model
 
 
 def _split(trajectories) -> SimpleNamespace:
