@@ -103,7 +103,8 @@ def test_shipped_config_learns_in_a_few_hundred_steps(
     args += ["--plots", "false", "--progress", "false"]
     assert probe_cli.main(args) == 0
     scores = read_metrics(report / "metrics.txt").losses
-    # Measured (normal, wall; mock 258, 194): sigreg 3.6, 8.2; contrastive 7.4, 3.2. With 200
+    # Measured (normal, wall; mock 258, 194): vicreg 10.7, 7.9; sigreg 3.6, 8.2; variance 5.2,
+    # 5.9; contrastive 7.4, 3.2. With 200
     # steps and a 5-epoch prober SIGReg scored 56 and BYOL-EMA (1,000 steps needed) 248: a model
     # that does not learn to encode and move the agent scores at the mock level.
     for split in SETS:
