@@ -22,39 +22,39 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from plot_results import scalars  # noqa: E402  (benchmarks/plot_results.py, beside this script)
 
-#: (tag, panel title, log scale)
+#: (tag, log scale); the tag is the panel's title
 PANELS = (
-    ("train/loss", "train/loss", True),
-    ("train/prediction", "train/prediction", True),
-    ("train/inverse_dynamics", "train/inverse_dynamics", True),
-    ("train/embedding_std", "train/embedding_std", False),
-    ("train/effective_rank", "train/effective_rank", True),
-    ("val/loss", "val/loss", True),
+    ("train/loss", True),
+    ("train/prediction", True),
+    ("train/inverse_dynamics", True),
+    ("train/embedding_std", False),
+    ("train/effective_rank", True),
+    ("val/loss", True),
 )
 
 
 def last_values(run: Path) -> dict[str, float]:
     """The last logged value of every panel's statistic (NaN where the run never logged it)."""
     out = {}
-    for tag, _, _ in PANELS:
+    for tag, _ in PANELS:
         _, values = scalars(run, tag)
         out[tag] = values[-1] if values else float("nan")
     return out
 
 
 def markdown_table(runs: list[Path], labels: list[str]) -> str:
-    lines = ["| run | " + " | ".join(tag for tag, _, _ in PANELS) + " |"]
+    lines = ["| run | " + " | ".join(tag for tag, _ in PANELS) + " |"]
     lines.append("|---|" + "---:|" * len(PANELS))
     for run, label in zip(runs, labels, strict=True):
         values = last_values(run)
-        lines.append(f"| {label} | " + " | ".join(f"{values[t]:.4g}" for t, _, _ in PANELS) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{values[t]:.4g}" for t, _ in PANELS) + " |")
     return "\n".join(lines)
 
 
 def plot_runs(runs: list[Path], labels: list[str], out: Path) -> None:
     fig, grid = plt.subplots(2, 3, figsize=(15, 7))
     axes = grid.ravel()
-    for ax, (tag, title, log) in zip(axes, PANELS, strict=True):
+    for ax, (tag, log) in zip(axes, PANELS, strict=True):
         for run, label in zip(runs, labels, strict=True):
             steps, values = scalars(run, tag)
             ax.plot(
@@ -65,7 +65,7 @@ def plot_runs(runs: list[Path], labels: list[str], out: Path) -> None:
                 ms=3,
                 label=label,
             )
-        ax.set_title(title)
+        ax.set_title(tag)
         ax.set_xlabel("step")
         if log:
             ax.set_yscale("log")
