@@ -126,7 +126,7 @@ def test_defaults_are_the_mppi_config() -> None:
     parser = build_parser()
     spelled = parser.parse_args(["--config", str(path), "--ckpt", "model_weights.pth"])
     default = parser.parse_args(["--ckpt", "model_weights.pth"])
-    for key in ("cost", "replan_every", "plan_norm"):
+    for key in ("cost", "distance", "replan_every", "plan_norm"):
         assert default[key] == spelled[key], key
     built = parser.instantiate_classes(default).planner
     assert built.settings() == parser.instantiate_classes(spelled).planner.settings()

@@ -123,6 +123,7 @@ class SpatialEncoder(nn.Module):
         self.wall_channels = wall_channels
         self.dynamic_dim = agent_channels * self.side**2
         self.static_dim = wall_code_dim or wall_channels * self.side**2
+        self.wall_is_code = wall_code_dim is not None
         self.repr_dim = self.dynamic_dim + self.static_dim
         self.input_scale = float(input_scale)
         self.agent = _branch(agent_width, agent_channels, stride)
@@ -135,6 +136,17 @@ class SpatialEncoder(nn.Module):
             )
         # Channels-last convolutions run faster on CPU (oneDNN).
         self.to(memory_format=torch.channels_last)
+
+    @property
+    def map_shape(self) -> tuple[int, int, int]:
+        """``(channels, side, side)`` of the feature maps that lead the code (flattened channel-major).
+
+        The agent maps, then the wall maps unless the wall branch writes a keypoint code (which
+        follows the maps). Planners use it to compare codes as maps
+        (:mod:`jepa_world.planning.distance`).
+        """
+        channels = self.agent_channels + (0 if self.wall_is_code else self.wall_channels)
+        return channels, self.side, self.side
 
     def forward(self, frames: Tensor) -> Tensor:
         check_frames(frames, type(self).__name__)

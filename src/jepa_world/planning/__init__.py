@@ -3,6 +3,7 @@
 - :mod:`~jepa_world.planning.base`: the planner contract, action clipping, the cost.
 - :mod:`~jepa_world.planning.mppi`, :mod:`~jepa_world.planning.cem`,
   :mod:`~jepa_world.planning.gradient`: the planners, one per file, chosen by class path.
+- :mod:`~jepa_world.planning.distance`: how far an imagined representation is from the goal's.
 - :mod:`~jepa_world.planning.reference`: random actions (floor), the simulator as a model (ceiling).
 - :mod:`~jepa_world.planning.episodes`: sampling, success criteria, the episode file.
 - :mod:`~jepa_world.planning.mpc`: the receding-horizon loop, :func:`plan_episodes`.
@@ -19,6 +20,7 @@ from jepa_world.planning.base import (
     step_weights,
 )
 from jepa_world.planning.cem import CEM
+from jepa_world.planning.distance import DISTANCE_MODES, DistanceMode, GoalDistance, box_blur
 from jepa_world.planning.episodes import (
     CRITERIA,
     EpisodeRecord,
@@ -48,16 +50,20 @@ __all__ = [
     "CEM",
     "COST_MODES",
     "CRITERIA",
+    "DISTANCE_MODES",
     "MPPI",
     "PLANNERS",
     "CostFn",
+    "DistanceMode",
     "EpisodeRecord",
     "Episodes",
+    "GoalDistance",
     "GradientPlanner",
     "MPCSettings",
     "PlanResult",
     "Planner",
     "RandomActions",
+    "box_blur",
     "clip_actions",
     "load_episodes",
     "plan_episode",

@@ -21,6 +21,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from jepa_world.planning.distance import DistanceMode, GoalDistance, map_shape_of
+
 #: Scores candidate sequences ``(B, S, H, 2)`` → ``(B, S)``; lower is better.
 CostFn = Callable[[Tensor], Tensor]
 
@@ -68,18 +70,26 @@ def step_weights(horizon: int, mode: CostMode) -> Tensor:
 
 
 def representation_cost(
-    model: nn.Module, z0: Tensor, z_goal: Tensor, mode: CostMode = "sum", steps: int | None = None
+    model: nn.Module,
+    z0: Tensor,
+    z_goal: Tensor,
+    mode: CostMode = "sum",
+    steps: int | None = None,
+    distance: DistanceMode = "auto",
 ) -> CostFn:
     """The planning cost in representation space, for a world model with ``encoder``/``predictor``.
 
     ``z0 (B, D)`` are the current encodings, ``z_goal (B, D)`` the encodings of the goal frames.
     A candidate ``(B, S, H, 2)`` is unrolled by ``model.predictor`` from ``z0`` and scored by the
-    Euclidean distance of each imagined representation to ``z_goal``, combined over the horizon
-    with :func:`step_weights`. Distances are accumulated step by step, so memory does not grow
-    with the horizon. ``steps``, when given, scores only the first ``steps`` actions (the episode
-    ends before the plan does: what would happen after the end does not count).
+    distance of each imagined representation to ``z_goal`` (:class:`~jepa_world.planning.distance.GoalDistance`:
+    Euclidean, on blurred feature maps at several scales for a code made of maps), combined
+    over the horizon with :func:`step_weights`. Distances are accumulated step by step, so
+    memory does not grow with the horizon. ``steps``, when given, scores only the first
+    ``steps`` actions (the episode ends before the plan does: what would happen after the end
+    does not count).
     """
     predictor = model.predictor
+    to_goal = GoalDistance(z_goal, distance, map_shape_of(model))
 
     def cost(actions: Tensor) -> Tensor:
         if steps is not None:
@@ -87,14 +97,13 @@ def representation_cost(
         b, s, h, _ = actions.shape
         weights = step_weights(h, mode).to(actions.device, actions.dtype)
         z = z0[:, None].expand(b, s, z0.shape[-1]).reshape(b * s, -1)
-        goal = z_goal[:, None].expand(b, s, z_goal.shape[-1]).reshape(b * s, -1)
         flat = actions.reshape(b * s, h, 2)
-        total = torch.zeros(b * s, dtype=actions.dtype, device=actions.device)
+        total = torch.zeros(b, s, dtype=actions.dtype, device=actions.device)
         for t in range(h):
             z = predictor(z, flat[:, t])
             if weights[t] != 0:
-                total = total + weights[t] * (z - goal).norm(dim=-1)
-        return total.reshape(b, s)
+                total = total + weights[t] * to_goal(z.reshape(b, s, -1))
+        return total
 
     return cost
 

@@ -22,6 +22,7 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 
 from jepa_world.planning.base import CostMode, Planner
+from jepa_world.planning.distance import DistanceMode
 from jepa_world.planning.episodes import Episodes, sample_episodes, summarise
 from jepa_world.planning.mpc import MPCSettings, check_world_model, plan_episodes
 from jepa_world.planning.mppi import MPPI
@@ -40,6 +41,8 @@ class PlanningCallback(Callback):
         replan_every: Actions executed between two plans.
         plan_norm: Largest action norm the planner proposes (``None``: the environment's 2.45).
         steps: Environment steps per episode.
+        distance: How far an imagined representation is from the goal's (``auto``, ``plain``,
+            ``pyramid``; :mod:`jepa_world.planning.distance`).
         seed: Seeds the episodes and the planner.
         model_attribute: Attribute of the LightningModule holding the world model.
     """
@@ -54,6 +57,7 @@ class PlanningCallback(Callback):
         replan_every: int = 5,
         plan_norm: float | None = 1.8,
         steps: int = 200,
+        distance: DistanceMode = "auto",
         seed: int = 0,
         model_attribute: str = "world_model",
     ) -> None:
@@ -65,7 +69,11 @@ class PlanningCallback(Callback):
         self.every_n_epochs = every_n_epochs
         self.planner = planner if planner is not None else MPPI()
         self.settings = MPCSettings(
-            steps=steps, replan_every=replan_every, cost=cost, plan_norm=plan_norm
+            steps=steps,
+            replan_every=replan_every,
+            cost=cost,
+            plan_norm=plan_norm,
+            distance=distance,
         )
         self.episodes: Episodes = sample_episodes(np.random.default_rng(seed), episodes, layouts)
         self.seed = seed

@@ -28,6 +28,7 @@ from torch import nn
 
 from jepa_world.planning import PLANNERS
 from jepa_world.planning.base import CostMode, Planner
+from jepa_world.planning.distance import DistanceMode, resolve_distance
 from jepa_world.planning.episodes import (
     EpisodeRecord,
     Episodes,
@@ -78,6 +79,7 @@ def plan_command(
     layouts: Literal["seen", "unseen"] = "seen",
     planner: Planner = DEFAULT_PLANNER,
     cost: CostMode = "last",
+    distance: DistanceMode = "auto",
     replan_every: int = 5,
     plan_norm: float | None = 1.8,
     seed: int = 0,
@@ -99,6 +101,10 @@ def plan_command(
         planner: ``mppi``, ``cem``, ``gradient`` or a class path of a Planner subclass.
         cost: Distances combined over the horizon: ``last`` (the final one), ``weighted`` (final
             + 0.1 x mean), ``sum``.
+        distance: How far an imagined representation is from the goal's: ``plain``
+            (Euclidean), ``pyramid`` (Euclidean on the code's feature maps blurred at several
+            scales, so it keeps growing with the distance between positions where the plain
+            one saturates), ``auto``: ``pyramid`` when the encoder's code is feature maps.
         replan_every: Actions executed between two plans (receding horizon).
         plan_norm: Largest action norm the planner proposes (executed actions are always
             clipped to 2.45 px); ``null`` for 2.45.
@@ -127,7 +133,11 @@ def plan_command(
         load_world_model_file(ckpt, trust_modules, trust_pickle), owner=f"{ckpt}"
     )
     settings = MPCSettings(
-        replan_every=replan_every, cost=cost, plan_norm=plan_norm, batch_size=batch_size
+        replan_every=replan_every,
+        cost=cost,
+        plan_norm=plan_norm,
+        batch_size=batch_size,
+        distance=distance,
     )
     chosen = sample_episodes(np.random.default_rng(seed), episodes, layouts)
     common = {
@@ -138,6 +148,7 @@ def plan_command(
         "max_norm": settings.max_norm,
         "plan_norm": settings.planning_norm,
         "cost": cost,
+        "distance": distance,
         "replan_every": replan_every,
         "planner": planner.settings(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
@@ -156,6 +167,7 @@ def plan_command(
         extra = {
             "row": name,
             "model": ckpt if name != "simulator" else "simulator (true state and physics)",
+            "distance": resolve_distance(distance, world),
         }
         if name == "random":
             extra["planner"] = chosen_planner.settings()
@@ -169,7 +181,7 @@ def plan_command(
 
     print(
         f"jepa plan: {ckpt}, {episodes} episodes, {layouts} layouts, seed {seed}, {planner!r}, "
-        f"cost {cost}, replan every {replan_every}, plan norm {settings.planning_norm}"
+        f"cost {cost}, distance {resolve_distance(distance, model)}, replan every {replan_every}, plan norm {settings.planning_norm}"
     )
     print(format_table(summaries))
     if target is not None:

@@ -29,6 +29,7 @@ from jepa_world.planning.base import (
     clip_actions,
     representation_cost,
 )
+from jepa_world.planning.distance import DISTANCE_MODES, DistanceMode
 from jepa_world.planning.episodes import EpisodeRecord, Episodes, summarise
 
 #: Largest norm of an executed (and imagined) action, pixels; the same for every planner.
@@ -52,6 +53,9 @@ class MPCSettings:
             steps are at most 1.8 px long, and a step longer than the 2-px middle wall slab can
             jump it, which a model that never saw such a jump may let through.
         batch_size: Episodes planned together (``None``: all at once).
+        distance: How far an imagined representation is from the goal's
+            (:mod:`jepa_world.planning.distance`): ``auto`` (``pyramid`` for a code made of
+            feature maps, else ``plain``), ``plain`` (Euclidean) or ``pyramid``.
     """
 
     steps: int = EPISODE_STEPS
@@ -60,6 +64,7 @@ class MPCSettings:
     max_norm: float = MAX_ACTION_NORM
     plan_norm: float | None = 1.8
     batch_size: int | None = None
+    distance: DistanceMode = "auto"
 
     @property
     def planning_norm(self) -> float:
@@ -80,6 +85,11 @@ class MPCSettings:
         if self.plan_norm is not None and not 0 < self.plan_norm <= self.max_norm:
             raise ValueError(
                 f"MPCSettings: plan_norm must be in (0, max_norm={self.max_norm}], got {self.plan_norm}"
+            )
+        if self.distance not in DISTANCE_MODES:
+            raise ValueError(
+                f"MPCSettings: unknown distance {self.distance!r}; expected one of "
+                f"{', '.join(DISTANCE_MODES)}"
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"MPCSettings: batch_size must be >= 1, got {self.batch_size}")
@@ -161,7 +171,12 @@ def _run_batch(
         with torch.no_grad():
             z0 = model.encoder(frames_at(positions[:, t], episodes).to(device))
         cost = representation_cost(
-            model, z0, z_goal, settings.cost, steps=min(h, settings.steps - t)
+            model,
+            z0,
+            z_goal,
+            settings.cost,
+            steps=min(h, settings.steps - t),
+            distance=settings.distance,
         )
         plan = planner.optimise(cost, plan, settings.planning_norm, generator)
         if t == 0:
