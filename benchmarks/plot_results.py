@@ -20,6 +20,7 @@ draws:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -32,10 +33,17 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 SETS = ("normal", "wall", "wall_other", "expert")
 
 
+@functools.lru_cache(maxsize=32)
+def _events(run_dir: str) -> EventAccumulator:
+    """A run's event files, read once per script run (every panel asks for another tag)."""
+    events = EventAccumulator(run_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    return events
+
+
 def scalars(run_dir: Path, tag: str) -> tuple[list[int], list[float]]:
     """Steps and values of one scalar of a TensorBoard run directory (empty when absent)."""
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    events.Reload()
+    events = _events(str(run_dir))
     if tag not in events.Tags()["scalars"]:
         return [], []
     points = events.Scalars(tag)
