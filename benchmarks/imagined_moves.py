@@ -7,7 +7,8 @@ Printed: the true and the imagined end positions and the largest gap along the w
 
 - ``door path``: down to the door row, through the door, up to a goal in the other room.
 - ``wall push``: straight into a wall face, far from the door (the simulator stops the agent).
-- ``door edge``: against the wall face 1.5 px beyond the door's edge, straight into the wall.
+- ``door edge``: 0.5 px in front of the wall face, 1.5 px beyond the door's edge, straight into
+  the wall (the simulator keeps the agent where it is).
 
 ::
 
@@ -29,7 +30,7 @@ from jepa_world.env.render import render
 CASES = {
     "door path": (24, 32, (25.6, 49.5), [((0.0, -1.5), 12), ((-1.5, 0.0), 8), ((0.0, -1.5), 11)]),
     "wall push": (30, 50, (24.0, 30.0), [((1.0, 0.0), 12)]),
-    "door edge": (32, 18, (31.0, 23.5), [((1.5, 0.0), 12)]),
+    "door edge": (32, 18, (30.5, 23.5), [((1.5, 0.0), 12)]),
 }
 
 
