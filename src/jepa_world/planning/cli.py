@@ -148,7 +148,6 @@ def plan_command(
         "max_norm": settings.max_norm,
         "plan_norm": settings.planning_norm,
         "cost": cost,
-        "distance": distance,
         "replan_every": replan_every,
         "planner": planner.settings(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",

@@ -47,10 +47,16 @@ def map_shape_of(model: nn.Module) -> tuple[int, int, int] | None:
 
 def resolve_distance(mode: DistanceMode, model: nn.Module) -> Literal["plain", "pyramid"]:
     """The distance ``mode`` means for ``model``: ``auto`` becomes ``pyramid`` or ``plain``."""
+    return _resolve(mode, map_shape_of(model))
+
+
+def _resolve(
+    mode: DistanceMode, map_shape: tuple[int, int, int] | None
+) -> Literal["plain", "pyramid"]:
     if mode not in DISTANCE_MODES:
         raise ValueError(f"unknown distance {mode!r}; expected one of {', '.join(DISTANCE_MODES)}")
     if mode == "auto":
-        return "pyramid" if map_shape_of(model) is not None else "plain"
+        return "pyramid" if map_shape is not None else "plain"
     return mode
 
 
@@ -95,12 +101,7 @@ class GoalDistance:
         mode: DistanceMode = "auto",
         map_shape: tuple[int, int, int] | None = None,
     ) -> None:
-        if mode not in DISTANCE_MODES:
-            raise ValueError(
-                f"GoalDistance: unknown distance {mode!r}; expected one of {', '.join(DISTANCE_MODES)}"
-            )
-        if mode == "auto":
-            mode = "pyramid" if map_shape is not None else "plain"
+        mode = _resolve(mode, map_shape)
         if mode == "pyramid":
             if map_shape is None:
                 raise ValueError(
@@ -113,7 +114,7 @@ class GoalDistance:
                     f"GoalDistance: map_shape {map_shape} holds {c * h * w} numbers, more than "
                     f"the code's {z_goal.shape[-1]}"
                 )
-        self.mode: Literal["plain", "pyramid"] = mode
+        self.mode = mode
         self.map_shape = map_shape
         self.goal = z_goal
         if mode == "pyramid":
