@@ -101,8 +101,10 @@ class GoalDistance:
         mode: DistanceMode = "auto",
         map_shape: tuple[int, int, int] | None = None,
     ) -> None:
-        mode = _resolve(mode, map_shape)
-        if mode == "pyramid":
+        self.mode = _resolve(mode, map_shape)
+        self.map_shape = map_shape
+        self.goal = z_goal
+        if self.mode == "pyramid":
             if map_shape is None:
                 raise ValueError(
                     "GoalDistance: the pyramid distance needs a code made of feature maps "
@@ -114,12 +116,6 @@ class GoalDistance:
                     f"GoalDistance: map_shape {map_shape} holds {c * h * w} numbers, more than "
                     f"the code's {z_goal.shape[-1]}"
                 )
-        self.mode = mode
-        self.map_shape = map_shape
-        self.goal = z_goal
-        if mode == "pyramid":
-            assert map_shape is not None
-            c, h, w = map_shape
             self.sizes = tuple(k for k in PYRAMID_SIZES if k <= max(h, w)) or (1,)
             maps = z_goal[:, : c * h * w].reshape(-1, c, h, w)
             self.goal_scales: list[tuple[Tensor, Tensor]] = []
