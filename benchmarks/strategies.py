@@ -13,15 +13,23 @@ encoder's embeddings of the first frames of ``probe_normal/val`` have a mean per
 below 0.01 or an effective rank below 1.5 after training (the monitor's thresholds).
 
 Everything goes through the command line (``jepa fit``, ``jepa export``, ``jepa probe``), one
-variant after another; a variant whose ``result.json`` exists is not run again, so an
-interrupted comparison resumes where it stopped. At the end a markdown table is printed and
-``strategies.json`` written beside the runs::
+variant after another; a variant whose ``result.json`` exists is not run again, and a variant
+whose training was interrupted resumes from its ``last.ckpt`` (``jepa fit --ckpt_path``), so a
+comparison can be built over several sittings of a few hours each. At the end a markdown table
+is printed and ``strategies.json`` written beside the runs.
+
+``--patience N`` trains to convergence: training stops once the validation loss has not
+improved for ``N`` validations in a row (Lightning's ``EarlyStopping``), or at ``--steps``,
+whichever comes first, and the best checkpoint by validation loss is the one probed. Several
+seeds (``--seed``, one ``--out`` each) are summarised by ``benchmarks/strategy_summary.py``::
 
     python benchmarks/strategies.py --train data/best --eval data/best_eval --steps 3000
     python benchmarks/strategies.py --only vicreg,sigreg+id   # a subset
     python benchmarks/strategies.py --base configs/vicreg.yaml --steps 600 --out runs/strategies_conv
     python benchmarks/strategies.py --base configs/generic.yaml --settings my_settings/ \
         --sets normal,wall,wall_other --steps 1500 --only vicreg+id,sigreg+id
+    python benchmarks/strategies.py --base configs/generic.yaml --steps 12000 --patience 3 \
+        --val-every 1000 --seed 1 --out runs/convergence/seed1
 
 Training time is wall-clock time of the ``jepa fit`` process (start-up included) on whatever
 machine runs it; compare it within one run of this script.
@@ -43,6 +51,7 @@ import numpy as np
 import torch
 import yaml
 
+from jepa_world.checkpoints import read_checkpoint
 from jepa_world.data.files import open_split
 from jepa_world.io import atomic_write_text
 from jepa_world.models import load_world_model
@@ -57,6 +66,12 @@ INVERSE_DYNAMICS = {
 }
 SETS = ("normal", "wall", "wall_other", "expert")
 MIN_STD, MIN_RANK = 1e-2, 1.5
+#: Seconds between two updates of a variant's training clock (``train_clock.json``).
+CLOCK_INTERVAL = 30.0
+#: Leading normalised singular values of the first-frame embeddings kept in ``result.json``.
+SPECTRUM_LENGTH = 256
+#: What ``jepa fit`` names the best checkpoint (``checkpoint.filename`` of the CLI defaults).
+BEST_CHECKPOINT = re.compile(r"best-epoch\d+-step(\d+)\.ckpt$")
 
 
 def strategy_block(config: Path) -> dict[str, Any]:
@@ -101,26 +116,139 @@ def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, An
     return out
 
 
-def run(cmd: list[str], log: Path, env: dict[str, str]) -> tuple[float, str]:
-    """Run ``cmd``, appending its output to ``log``; return (seconds, output). Raises on failure."""
+def run(cmd: list[str], log: Path, env: dict[str, str], clock: Path | None = None) -> float:
+    """Run ``cmd``, its output streamed into ``log`` (appended); return its seconds. Raises on failure.
+
+    The output goes to ``log`` as it comes, so a run killed midway leaves what it printed (the
+    collapse monitor's warnings, say). With ``clock``, the seconds spent so far are written
+    there every :data:`CLOCK_INTERVAL` seconds (``{"done": ..., "running": ...}``, see
+    :func:`seconds_so_far`), so the time of a run killed midway is not lost either.
+    """
+    done = seconds_so_far(clock) if clock is not None else 0.0
     tic = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                proc.wait(timeout=CLOCK_INTERVAL)
+                break
+            except subprocess.TimeoutExpired:
+                if clock is not None:
+                    running = time.perf_counter() - tic
+                    atomic_write_text(clock, json.dumps({"done": done, "running": running}))
+        out.write("\n")
     seconds = time.perf_counter() - tic
-    with log.open("a") as f:
-        f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}\n")
-    if proc.returncode != 0:
+    finished = proc.returncode == 0
+    if clock is not None:
+        record = {"done": done + seconds, "running": 0.0, "finished": finished}
+        atomic_write_text(clock, json.dumps(record))
+    if not finished:
         raise RuntimeError(f"{cmd[0]} {cmd[1]} failed (exit {proc.returncode}); see {log}")
-    return seconds, proc.stdout + proc.stderr
+    return seconds
+
+
+def read_clock(clock: Path) -> dict[str, Any]:
+    """What :func:`run` recorded in ``clock`` (nothing yet: zero seconds, not finished)."""
+    recorded = json.loads(clock.read_text()) if clock.is_file() else {}
+    return {
+        "done": float(recorded.get("done", 0.0)),
+        "running": float(recorded.get("running", 0.0)),
+        "finished": bool(recorded.get("finished", False)),
+    }
+
+
+def seconds_so_far(clock: Path) -> float:
+    """Seconds recorded in ``clock`` by :func:`run`: finished runs plus an interrupted one."""
+    recorded = read_clock(clock)
+    return recorded["done"] + recorded["running"]
 
 
 @torch.no_grad()
-def first_frame_stats(weights: Path, eval_dir: Path, n: int = 1024) -> dict[str, float]:
-    """Embedding std and effective rank of the encoder on ``n`` first frames of probe_normal/val."""
+def first_frame_stats(weights: Path, eval_dir: Path, n: int = 1024) -> dict[str, Any]:
+    """Embedding statistics of the encoder on ``n`` first frames of probe_normal/val.
+
+    ``std``, ``std_min`` and ``effective_rank`` as logged during training, and ``spectrum``:
+    the leading :data:`SPECTRUM_LENGTH` singular values of the centred embeddings, normalised
+    to sum to 1 over all of them (the distribution whose entropy gives the effective rank).
+    """
     model = load_world_model(weights).eval()
     split = open_split(eval_dir / "probe_normal" / "val")
     frames = torch.from_numpy(np.ascontiguousarray(split.states[:n, 0]))  # float32, course scale
-    stats = embedding_stats(model.encoder(frames))
-    return {k: float(v) for k, v in stats.items()}
+    z = model.encoder(frames).reshape(len(frames), -1).float()
+    stats: dict[str, Any] = {k: float(v) for k, v in embedding_stats(z).items()}
+    stats["spectrum"] = spectrum(z)
+    return stats
+
+
+def spectrum(z: torch.Tensor, length: int = SPECTRUM_LENGTH) -> list[float]:
+    """Leading singular values of ``z (N, D)`` centred, as fractions of their sum."""
+    singular = torch.linalg.svdvals(z - z.mean(dim=0))
+    total = float(singular.sum())
+    if not total > 0:
+        return [0.0] * min(length, len(singular))
+    return [float(v) / total for v in singular[:length]]
+
+
+def best_checkpoint(checkpoints: Path) -> tuple[Path, int] | None:
+    """The best-by-validation-loss checkpoint ``jepa fit`` kept in ``checkpoints``, and its step."""
+    found = [
+        (int(m.group(1)), path)
+        for path in checkpoints.glob("best-*.ckpt")
+        if (m := BEST_CHECKPOINT.search(path.name))
+    ]
+    if not found:
+        return None
+    step, path = max(found)  # save_top_k is 1; the newest wins if older files were left over
+    return path, step
+
+
+def early_stopping_fragment(patience: int) -> dict[str, Any]:
+    """``trainer.callbacks`` that stop training after ``patience`` validations without progress."""
+    return {
+        "trainer": {
+            "callbacks": [
+                {
+                    "class_path": "lightning.pytorch.callbacks.EarlyStopping",
+                    "init_args": {"monitor": "val/loss", "mode": "min", "patience": patience},
+                }
+            ]
+        }
+    }
+
+
+def fit_command(
+    args: argparse.Namespace, out: Path, fragments: list[Path], resume: Path | None
+) -> list[str]:
+    """The ``jepa fit`` command line of one variant (``resume``: the checkpoint to continue)."""
+    configs = [part for fragment in fragments for part in ("--config", str(fragment))]
+    return [
+        "jepa",
+        "fit",
+        "--config",
+        args.base,
+        *configs,
+        "--data.data_dir",
+        args.train,
+        "--trainer.max_steps",
+        str(args.steps),
+        "--seed_everything",
+        str(args.seed),
+        "--trainer.logger.init_args.save_dir",
+        str(out.parent),
+        "--trainer.logger.init_args.name",
+        out.name,
+        "--trainer.logger.init_args.version",
+        "run",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        *(["--trainer.val_check_interval", str(args.val_every)] if args.val_every else []),
+        *args.fit_args.split(),
+        *(["--ckpt_path", str(resume)] if resume is not None else []),
+    ]
 
 
 def one_variant(
@@ -132,49 +260,37 @@ def one_variant(
         return json.loads(result_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
     log = out / "log.txt"
-    log.write_text("")
-    fragment = out / "strategy.yaml"
-    fragment.write_text(yaml.safe_dump({"model": {"strategy": block}}, sort_keys=False))
-    print(f"[{name}] training {args.steps} steps", flush=True)
-    seconds, text = run(
-        [
-            "jepa",
-            "fit",
-            "--config",
-            args.base,
-            "--config",
-            str(fragment),
-            "--data.data_dir",
-            args.train,
-            "--trainer.max_steps",
-            str(args.steps),
-            "--seed_everything",
-            str(args.seed),
-            "--trainer.logger.init_args.save_dir",
-            str(out.parent),
-            "--trainer.logger.init_args.name",
-            name,
-            "--trainer.logger.init_args.version",
-            "run",
-            "--trainer.enable_progress_bar",
-            "false",
-            "--trainer.enable_model_summary",
-            "false",
-            *args.fit_args.split(),
-        ],
-        log,
-        env,
-    )
-    rate = re.search(r"FrameRate: .* = ([0-9.]+) frames/s", text)
-    warnings = len(re.findall(r"Representation collapse at step", text))
+    checkpoints = out / "run" / "checkpoints"
+    last = checkpoints / "last.ckpt"
+    resume = last if last.is_file() else None
+    clock = out / "train_clock.json"
+    if resume is None:  # a fresh start: nothing of an earlier attempt counts
+        log.write_text("")
+        clock.unlink(missing_ok=True)
+    fragments = [out / "strategy.yaml"]
+    fragments[0].write_text(yaml.safe_dump({"model": {"strategy": block}}, sort_keys=False))
+    if args.patience:
+        fragments.append(out / "early_stopping.yaml")
+        fragments[1].write_text(
+            yaml.safe_dump(early_stopping_fragment(args.patience), sort_keys=False)
+        )
+    if resume is not None and read_clock(clock)["finished"]:
+        print(f"[{name}] trained already ({last})", flush=True)
+    else:
+        what = f"resuming {resume}" if resume is not None else "training"
+        print(f"[{name}] {what} (at most {args.steps} steps)", flush=True)
+        run(fit_command(args, out, fragments, resume), log, env, clock=clock)
+    seconds = seconds_so_far(clock)
+    rates = re.findall(r"FrameRate: .* = ([0-9.]+) frames/s", log.read_text())
+    warnings = len(re.findall(r"Representation collapse at step", log.read_text()))
+    stopped_step = int(read_checkpoint(last)["global_step"])
+    best = best_checkpoint(checkpoints)
+    probed, probed_step = best if args.weights == "best" and best else (last, stopped_step)
     weights = out / "model_weights.pth"
-    run(
-        ["jepa", "export", str(out / "run" / "checkpoints" / "last.ckpt"), "--out", str(weights)],
-        log,
-        env,
-    )
+    # This script wrote any earlier model_weights.pth here (an attempt stopped before probing).
+    run(["jepa", "export", str(probed), "--out", str(weights), "--overwrite"], log, env)
     print(f"[{name}] trained in {seconds:.0f} s; probing", flush=True)
-    probe_seconds, _ = run(
+    probe_seconds = run(
         [
             "jepa",
             "probe",
@@ -192,6 +308,8 @@ def one_variant(
             f"[{','.join(args.sets)}]",
             "--command",
             f"benchmarks/strategies.py ({name})",
+            "--overwrite",  # a report there is this script's, from an attempt stopped midway
+            "true",
         ],
         log,
         env,
@@ -204,12 +322,20 @@ def one_variant(
         "mse": {s: report["sets"][s]["mse"] for s in SETS if s in report["sets"]},
         "param_count": report["param_count"],
         "train_seconds": round(seconds, 1),
-        "frames_per_s": float(rate.group(1)) if rate else None,
+        "frames_per_s": float(rates[-1]) if rates else None,
         "probe_seconds": round(probe_seconds, 1),
         "collapse_warnings": warnings,
         "embedding": stats,
         "collapsed": warnings > 0 or stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK,
         "steps": args.steps,
+        "stopped_step": stopped_step,
+        "early_stopped": stopped_step < args.steps,
+        "best_step": best[1] if best else None,
+        "probed": args.weights,
+        "probed_step": probed_step,
+        "patience": args.patience,
+        "seed": args.seed,
+        "resumed": log.read_text().count("--ckpt_path"),
         "base": args.base,
         "fit_args": args.fit_args,
         "eval": args.eval,
@@ -242,7 +368,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", default="data/best", help="training data directory")
     parser.add_argument("--eval", default="data/best_eval", help="evaluation sets (probe_* splits)")
     parser.add_argument("--steps", type=int, default=3000, help="training steps of every variant")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed_everything of every variant")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        help="stop a variant after this many validations without a lower val/loss "
+        "(0: train all --steps)",
+    )
+    parser.add_argument(
+        "--val-every",
+        type=int,
+        default=None,
+        help="validate (and save last.ckpt) every this many steps (default: the base config's, "
+        "which for configs/generic.yaml is once per epoch, ~10,000 steps: too rare for --patience)",
+    )
+    parser.add_argument(
+        "--weights",
+        choices=("last", "best"),
+        default=None,
+        help="which checkpoint is probed: the last, or the best by val/loss "
+        "(default: best with --patience, else last)",
+    )
     parser.add_argument("--out", default="runs/strategies", help="where the runs and results go")
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
     parser.add_argument(
@@ -266,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.sets = [s for s in args.sets.split(",") if s]
+    if args.patience < 0:
+        parser.error(f"--patience must be >= 0, got {args.patience}")
+    if args.val_every is not None and args.val_every < 1:
+        parser.error(f"--val-every must be >= 1, got {args.val_every}")
+    if args.weights is None:
+        args.weights = "best" if args.patience else "last"
     if not args.sets or set(args.sets) - set(SETS):
         parser.error(f"--sets: choose among {','.join(SETS)}")
     for field in ("train", "eval"):

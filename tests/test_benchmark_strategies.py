@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -30,3 +34,87 @@ def test_the_shipped_configs_settings_are_the_ones_compared() -> None:
     for name in ("vicreg", "sigreg", "contrastive", "byol_ema"):
         shipped = strategies.strategy_block(ROOT / "configs" / f"{name}.yaml")
         assert found[f"{name}+id"] == shipped, name
+
+
+def test_the_fit_command_resumes_validates_and_stops_early(tmp_path: Path) -> None:
+    args = argparse.Namespace(
+        base="configs/generic.yaml", train="data", steps=100, seed=3, val_every=10, fit_args=""
+    )
+    out = tmp_path / "variance+id"
+    fragments = [out / "strategy.yaml", out / "early_stopping.yaml"]
+    fresh = strategies.fit_command(args, out, fragments, resume=None)
+    assert "--ckpt_path" not in fresh
+    assert fresh[fresh.index("--trainer.val_check_interval") + 1] == "10"
+    assert [fresh[i + 1] for i, a in enumerate(fresh) if a == "--config"] == [
+        "configs/generic.yaml",
+        *map(str, fragments),
+    ]
+    again = strategies.fit_command(args, out, fragments, resume=out / "last.ckpt")
+    assert again[-2:] == ["--ckpt_path", str(out / "last.ckpt")]
+    args.val_every = None
+    assert "--trainer.val_check_interval" not in strategies.fit_command(args, out, fragments, None)
+    callback = strategies.early_stopping_fragment(4)["trainer"]["callbacks"][0]
+    assert callback["class_path"] == "lightning.pytorch.callbacks.EarlyStopping"
+    assert callback["init_args"] == {"monitor": "val/loss", "mode": "min", "patience": 4}
+
+
+def test_the_best_checkpoint_is_found_by_its_step(tmp_path: Path) -> None:
+    assert strategies.best_checkpoint(tmp_path) is None
+    for name in ("last.ckpt", "best-epoch000-step000500.ckpt", "best-epoch001-step001500.ckpt"):
+        (tmp_path / name).write_bytes(b"")
+    assert strategies.best_checkpoint(tmp_path) == (
+        tmp_path / "best-epoch001-step001500.ckpt",
+        1500,
+    )
+
+
+def test_the_clock_keeps_the_time_of_a_run_that_failed(tmp_path: Path) -> None:
+    log, clock = tmp_path / "log.txt", tmp_path / "clock.json"
+    assert strategies.seconds_so_far(clock) == 0.0
+    clock.write_text(json.dumps({"done": 10.0, "running": 5.0}))  # a run killed after 5 s
+    assert strategies.seconds_so_far(clock) == 15.0
+    assert not strategies.read_clock(clock)["finished"]
+    fail = [sys.executable, "-c", "print('partial output'); raise SystemExit(3)"]
+    with pytest.raises(RuntimeError, match="exit 3"):
+        strategies.run(fail, log, dict(os.environ), clock=clock)
+    recorded = strategies.read_clock(clock)
+    assert recorded["done"] > 15.0 and recorded["running"] == 0.0 and not recorded["finished"]
+    assert "partial output" in log.read_text()
+    ok = [sys.executable, "-c", "print('fine')"]
+    strategies.run(ok, log, dict(os.environ), clock=clock)
+    assert strategies.read_clock(clock)["finished"]
+
+
+def test_the_spectrum_is_a_share_of_the_singular_values() -> None:
+    z = torch.randn(64, 8) * torch.tensor([8.0, 4, 2, 1, 0.5, 0.25, 0.1, 0.05])
+    values = strategies.spectrum(z, length=3)
+    assert len(values) == 3 and values == sorted(values, reverse=True)
+    assert 0 < sum(values) < 1
+    assert strategies.spectrum(torch.ones(5, 4)) == [0.0] * 4
+
+
+@pytest.mark.slow
+def test_a_variant_trains_to_convergence_and_an_interrupted_one_resumes(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    common = [
+        "--base", str(ROOT / "configs" / "generic.yaml"), "--train", str(tiny_data),
+        "--eval", str(tiny_data), "--only", "variance+id", "--sets", "normal",
+        "--val-every", "4", "--patience", "1", "--out", str(out), "--threads", "1",
+        "--fit-args=--data.batch_size=8",
+    ]  # fmt: skip
+    assert strategies.main([*common, "--steps", "8"]) == 0
+    variant = out / "variance+id"
+    first = json.loads((variant / "result.json").read_text())
+    assert first["steps"] == 8 and first["stopped_step"] <= 8 and first["probed"] == "best"
+    assert first["probed_step"] == first["best_step"] and first["resumed"] == 0
+    assert len(first["embedding"]["spectrum"]) > 0 and first["train_seconds"] > 0
+    # As if the run had been killed during training: no result, the clock still running.
+    (variant / "result.json").unlink()
+    (variant / "train_clock.json").write_text(json.dumps({"done": 0.0, "running": 100.0}))
+    assert strategies.main([*common, "--steps", "12", "--patience", "0"]) == 0
+    second = json.loads((variant / "result.json").read_text())
+    assert second["resumed"] == 1 and second["stopped_step"] == 12
+    assert second["probed"] == "last" and second["probed_step"] == 12
+    assert second["train_seconds"] > 100.0  # the killed attempt's time counts

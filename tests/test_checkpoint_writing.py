@@ -1,10 +1,12 @@
-"""ResumableCheckpoint: ``last.ckpt`` before the first validation, at the final step, on resume."""
+"""ResumableCheckpoint: ``last.ckpt`` before the first validation, after every validation, at the
+final step, on resume."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from helpers import ConstantEncoder, Windows
 from torch.utils.data import DataLoader
@@ -79,3 +81,42 @@ def test_the_best_checkpoint_still_follows_the_monitored_metric(tmp_path: Path) 
     best = [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]
     # Written only once val/loss exists (first validation at step 8), top-1 kept.
     assert len(best) == 1 and saved_step(best[0]) >= 8
+
+
+class StopAt(L.Callback):
+    """Kills the run (an exception, as a crash would) before the batch of step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError("killed")
+
+
+def test_last_ckpt_follows_every_validation_on_the_default_schedule(tmp_path: Path) -> None:
+    """No ``every_n_train_steps``, validation every 3 steps inside an 8-batch epoch, best-only.
+
+    Lightning 2.6 writes ``last.ckpt`` there only when the best checkpoint is written too, so a
+    run whose validation loss stopped improving had nothing to resume from after a crash.
+    """
+    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg())
+    seen = LastSeen(tmp_path)
+    checkpoint = ResumableCheckpoint(dirpath=tmp_path, monitor="val/loss", save_last=True)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=20,
+        val_check_interval=3,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[checkpoint, seen, StopAt(11)],
+    )
+    loader = DataLoader(Windows(), batch_size=2)
+    with pytest.raises(RuntimeError, match="killed"):
+        trainer.fit(module, loader, DataLoader(Windows(n=4, seed=1), batch_size=2))
+    # Validations at steps 3 and 6, the epoch end at 8, validation 3 steps into epoch 2 (11);
+    # the crash comes before step 12's batch.
+    assert seen.seen == [None, None, None, 3, 3, 3, 6, 6, 8, 8, 8, 11]
+    assert saved_step(tmp_path / "last.ckpt") == 11

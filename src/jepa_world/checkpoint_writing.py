@@ -2,8 +2,8 @@
 
 :class:`AtomicCheckpointIO` writes each checkpoint under a temporary name and renames it into
 place, so a job killed while saving leaves the previous ``last.ckpt`` intact.
-:class:`ResumableCheckpoint` writes ``last.ckpt`` on schedule even before the first validation
-and once more when training ends. Both use only public Lightning APIs.
+:class:`ResumableCheckpoint` writes ``last.ckpt`` on schedule even before the first validation,
+after every validation and at every epoch end, and once more when training ends. Both use only public Lightning APIs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fsspec.implementations.local import LocalFileSystem
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
 
 from jepa_world.io import atomic_path
 
@@ -48,15 +49,21 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 class ResumableCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` whose ``last.ckpt`` always holds the latest saved step and the final one.
 
-    Two gaps of Lightning's ``ModelCheckpoint`` are closed, both with ``monitor="val/loss"`` and
-    ``every_n_train_steps`` (or ``train_time_interval``):
+    Three gaps of Lightning's ``ModelCheckpoint`` (``monitor="val/loss"``, ``save_last=True``)
+    are closed:
 
-    - every save, ``last.ckpt`` included, is deferred until the monitored metric exists, that
-      is until the first validation: a job killed during a long first epoch had nothing to
-      resume from. Here ``last.ckpt`` is written whenever a save is due; the best-by-metric
-      checkpoints still wait for the metric.
+    - with ``every_n_train_steps`` (or ``train_time_interval``), every save, ``last.ckpt``
+      included, is deferred until the monitored metric exists, that is until the first
+      validation: a job killed during a long first epoch had nothing to resume from. Here
+      ``last.ckpt`` is written whenever a save is due; the best-by-metric checkpoints still wait
+      for the metric.
     - a run whose last step is not a multiple of ``every_n_train_steps`` ended with a
       ``last.ckpt`` of an earlier step. Here it is written again when training ends.
+    - on the default schedule (no ``every_n_train_steps``), ``last.ckpt`` is written only at a
+      validation or epoch end where a top-k checkpoint was saved too (Lightning 2.6), so with
+      the best-only policy (``save_top_k=1``) a killed run had no ``last.ckpt`` at all until
+      the validation loss happened to improve. Here ``last.ckpt`` is written at the end of
+      every validation and every training epoch of a fit.
 
     It is two ``ModelCheckpoint`` instances and one explicit save, all through public APIs:
     this one keeps the best checkpoints by the monitored metric, a second one
@@ -93,6 +100,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         )
         # This instance only writes the best checkpoints.
         self.save_last = False
+        self._last_step_written: int | None = None
 
     def _forward(self, hook: str, *args: Any) -> None:
         getattr(self.last_writer, hook)(*args)
@@ -122,10 +130,20 @@ class ResumableCheckpoint(ModelCheckpoint):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         self._forward("on_train_epoch_end", trainer, pl_module)
+        self._save_last_once(trainer)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         self._forward("on_validation_end", trainer, pl_module)
+        self._save_last_once(trainer)
+
+    def _save_last_once(self, trainer: L.Trainer) -> None:
+        """``last.ckpt`` at this step of a fit, unless this callback already wrote it here."""
+        if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking:
+            return
+        if self._last_step_written == trainer.global_step:
+            return
+        self._save_last_now(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
@@ -150,6 +168,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         trainer.save_checkpoint(path, weights_only=self.last_writer.save_weights_only)
         self.last_writer.last_model_path = path
         self.last_model_path = path
+        self._last_step_written = trainer.global_step
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "last_writer": self.last_writer.state_dict()}

@@ -1,0 +1,98 @@
+"""``benchmarks/strategy_summary.py``: mean and spread over seeds, and what the spread allows."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import strategy_summary  # noqa: E402
+
+
+def result(name: str, seed: int, normal: float, wall: float, collapsed: bool = False) -> dict:
+    return {
+        "name": name,
+        "seed": seed,
+        "mse": {"normal": normal, "wall": wall},
+        "collapsed": collapsed,
+        "embedding": {"std": 0.3, "effective_rank": 100.0 + seed, "spectrum": [0.5, 0.3, 0.2]},
+        "steps": 1000,
+        "stopped_step": 800 + 100 * seed,
+        "train_seconds": 600.0 + 60 * seed,
+    }
+
+
+def write(folder: Path, *results: dict) -> Path:
+    for r in results:
+        (folder / r["name"]).mkdir(parents=True)
+        (folder / r["name"] / "result.json").write_text(json.dumps(r))
+    return folder
+
+
+@pytest.fixture
+def two_seeds(tmp_path: Path) -> list[Path]:
+    return [
+        write(
+            tmp_path / "seed0",
+            result("sigreg+id", 0, normal=0.50, wall=1.0),
+            result("variance+id", 0, normal=0.70, wall=1.05),
+            result("vicreg", 0, normal=3.0, wall=4.0, collapsed=True),
+        ),
+        write(
+            tmp_path / "seed1",
+            result("sigreg+id", 1, normal=0.60, wall=1.2),
+            result("variance+id", 1, normal=0.80, wall=0.9),
+        ),
+    ]
+
+
+def test_mean_and_half_range_over_the_seeds(two_seeds: list[Path]) -> None:
+    rows = strategy_summary.summarise(strategy_summary.load_results(two_seeds))
+    by_name = {r["name"]: r for r in rows}
+    assert [r["name"] for r in rows] == ["vicreg", "variance+id", "sigreg+id"]  # STRATEGIES order
+    mean, half, low, high = by_name["sigreg+id"]["mse"]["normal"]
+    assert (mean, half, low, high) == pytest.approx((0.55, 0.05, 0.50, 0.60))
+    assert by_name["sigreg+id"]["seeds"] == [0, 1] and by_name["vicreg"]["seeds"] == [0]
+    assert by_name["vicreg"]["collapsed"] == 1
+    text = strategy_summary.table(rows)
+    assert "| sigreg+id | 0,1 | 0.550 ± 0.050 | 1.100 ± 0.100 | - | - | 0/2 |" in text
+    assert "| vicreg | 0 | 3.000 | 4.000 | - | - | 1/1 |" in text
+    assert "850 ± 50" in text and "10.5 ± 0.5" in text  # stopped step, training minutes
+
+
+def test_only_ranges_that_do_not_overlap_tell_two_variants_apart(two_seeds: list[Path]) -> None:
+    rows = strategy_summary.summarise(strategy_summary.load_results(two_seeds))
+    found = strategy_summary.separations(rows)
+    assert set(found) == {"normal", "wall"}
+    normal = found["normal"]
+    assert normal[0] == "best by mean: sigreg+id (0.550)"
+    assert "variance+id (0.750): worse, beyond the seed spread" in normal  # [0.7,0.8] vs [0.5,0.6]
+    assert "vicreg (3.000): not tested (fewer than two seeds)" in normal
+    wall = found["wall"]
+    assert wall[0] == "best by mean: variance+id (0.975)"
+    assert "sigreg+id (1.100): within the seed spread" in wall  # [1.0,1.2] overlaps [0.9,1.05]
+
+
+def test_the_figures_and_the_command_line(two_seeds: list[Path], tmp_path: Path, capsys) -> None:
+    prefix = tmp_path / "figs" / "cmp"
+    assert strategy_summary.main([*map(str, two_seeds), "--png", str(prefix)]) == 0
+    for part in ("mse", "curves", "spectra"):
+        assert Path(f"{prefix}_{part}.png").stat().st_size > 10_000
+    assert "Differences larger than the seed spread" in capsys.readouterr().out
+
+
+def test_bad_folders_are_named(tmp_path: Path, two_seeds: list[Path], capsys) -> None:
+    with pytest.raises(SystemExit):
+        strategy_summary.main([str(tmp_path / "missing")])
+    assert "missing: no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        strategy_summary.main([str(two_seeds[0]), str(two_seeds[0])])
+    assert "seed 0 of" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        strategy_summary.main([str(tmp_path / "empty")])
+    assert "no finished variant" in capsys.readouterr().err
