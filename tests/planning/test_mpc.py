@@ -19,6 +19,7 @@ from jepa_world.planning import (
     simulator_model,
     step_weights,
 )
+from jepa_world.planning.base import CPU_CODE_BUDGET, candidate_chunk
 from jepa_world.planning.mpc import frames_at
 
 
@@ -109,3 +110,58 @@ def test_bad_inputs_name_the_culprit() -> None:
         MPCSettings(plan_norm=3.0)
     with pytest.raises(ValueError, match="unknown cost"):
         MPCSettings(cost="max")  # type: ignore[arg-type]
+
+
+class LargestBatch(torch.nn.Module):
+    """Wraps a predictor and records the largest batch it was called with."""
+
+    def __init__(self, predictor: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = predictor
+        self.largest = 0
+
+    def forward(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        self.largest = max(self.largest, len(z))
+        return self.inner(z, action)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 13, 14, 1000])
+def test_candidates_unrolled_a_slice_at_a_time_cost_the_same(chunk: int) -> None:
+    e = same_room(2)
+    model = simulator_model()
+    z0 = model.encoder(frames_at(e.start, e))
+    zg = model.encoder(frames_at(e.goal, e))
+    actions = torch.randn(2, 7, 6, 2, generator=torch.Generator().manual_seed(0))
+    whole = representation_cost(model, z0, zg, "weighted")(actions)
+    model.predictor = LargestBatch(model.predictor)
+    sliced = representation_cost(model, z0, zg, "weighted", chunk=chunk)(actions)
+    assert torch.equal(sliced, whole)
+    # A slice holds every episode and at least one sample, so 2 is the least.
+    assert model.predictor.largest == min(14, max(2, chunk - chunk % 2))
+
+
+def test_the_automatic_chunk_depends_on_the_code_size_on_a_cpu_only() -> None:
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert (
+        candidate_chunk(None, 130, cpu) == CPU_CODE_BUDGET // 130 > 200 * 128
+    )  # compact: one call
+    assert candidate_chunk(None, 9801, cpu) == CPU_CODE_BUDGET // 9801 < 512  # generic: sliced
+    assert candidate_chunk(None, 9801, gpu) is None
+    assert candidate_chunk(64, 9801, gpu) == 64
+    assert candidate_chunk(0, 9801, cpu) is None
+    with pytest.raises(ValueError, match="candidate_chunk"):
+        candidate_chunk(-1, 10, cpu)
+    with pytest.raises(ValueError, match="candidate_chunk"):
+        MPCSettings(candidate_chunk=-1)
+
+
+def test_the_loop_caps_the_predictor_batch_and_plans_the_same() -> None:
+    e = same_room(3)
+    runs = {}
+    for chunk in (0, 8):
+        model = simulator_model()
+        model.predictor = LargestBatch(model.predictor)
+        settings = MPCSettings(steps=10, replan_every=5, candidate_chunk=chunk)
+        runs[chunk] = plan_episodes(model, e, MPPI(horizon=8, samples=16), settings, seed=0)
+        assert model.predictor.largest == (48 if chunk == 0 else 6)
+    assert np.array_equal(runs[0].actions, runs[8].actions)

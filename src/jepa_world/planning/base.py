@@ -76,6 +76,7 @@ def representation_cost(
     mode: CostMode = "sum",
     steps: int | None = None,
     distance: DistanceMode = "auto",
+    chunk: int | None = None,
 ) -> CostFn:
     """The planning cost in representation space, for a world model with ``encoder``/``predictor``.
 
@@ -86,14 +87,16 @@ def representation_cost(
     over the horizon with :func:`step_weights`. Distances are accumulated step by step, so
     memory does not grow with the horizon. ``steps``, when given, scores only the first
     ``steps`` actions (the episode ends before the plan does: what would happen after the end
-    does not count).
+    does not count). ``chunk``, when given, caps the candidates of one predictor call: the
+    samples are unrolled a slice at a time (every episode in each slice), which changes the
+    time; the costs are the same up to floating-point rounding (see :func:`candidate_chunk`).
     """
     predictor = model.predictor
     to_goal = GoalDistance(z_goal, distance, map_shape_of(model))
+    if chunk is not None and chunk < 1:
+        raise ValueError(f"representation_cost: chunk must be >= 1 or None, got {chunk}")
 
-    def cost(actions: Tensor) -> Tensor:
-        if steps is not None:
-            actions = actions[:, :, :steps]
+    def unroll(actions: Tensor) -> Tensor:
         b, s, h, _ = actions.shape
         weights = step_weights(h, mode).to(actions.device, actions.dtype)
         z = z0[:, None].expand(b, s, z0.shape[-1]).reshape(b * s, -1)
@@ -105,7 +108,40 @@ def representation_cost(
                 total = total + weights[t] * to_goal(z.reshape(b, s, -1))
         return total
 
+    def cost(actions: Tensor) -> Tensor:
+        if steps is not None:
+            actions = actions[:, :, :steps]
+        b, s = actions.shape[:2]
+        if chunk is None or b * s <= chunk:
+            return unroll(actions)
+        per_call = max(1, chunk // b)
+        return torch.cat(
+            [unroll(actions[:, lo : lo + per_call]) for lo in range(0, s, per_call)], dim=1
+        )
+
     return cost
+
+
+#: Numbers of imagined codes a CPU predictor call holds at most under the automatic
+#: ``candidate_chunk`` (16 MiB of float32): beyond it the generic model's 9,801-number codes
+#: fall out of the caches and each candidate-step costs about 3x more
+#: (``benchmarks/planning_batch.py``), while the compact model's 200 x 128 candidates stay one call.
+CPU_CODE_BUDGET: int = 1 << 22
+
+
+def candidate_chunk(setting: int | None, repr_dim: int, device: torch.device) -> int | None:
+    """Candidates per predictor call: ``setting`` if given (0: all at once), else automatic.
+
+    Automatic: on a CPU, as many as keep ``candidates x repr_dim`` within
+    :data:`CPU_CODE_BUDGET`; elsewhere all at once.
+    """
+    if setting is not None:
+        if setting < 0:
+            raise ValueError(f"candidate_chunk must be >= 0 or None, got {setting}")
+        return setting or None
+    if device.type != "cpu":
+        return None
+    return max(1, CPU_CODE_BUDGET // max(1, repr_dim))
 
 
 class Planner(ABC):

@@ -87,6 +87,7 @@ def plan_command(
     overwrite: bool = False,
     references: bool = True,
     batch_size: int | None = None,
+    candidate_chunk: int | None = None,
     figure_episodes: int = 6,
     trust_modules: str | None = None,
     trust_pickle: bool = False,
@@ -114,6 +115,9 @@ def plan_command(
         overwrite: Allow ``out`` to hold files already; only this command's own files are replaced.
         references: Also run the random floor and the simulator ceiling on the same episodes.
         batch_size: Episodes planned together (``null``: all).
+        candidate_chunk: Most candidates (episodes x samples) imagined in one predictor call
+            (``null``: automatic, on a CPU as many as fit 16 MiB of codes, on a GPU all; ``0``:
+            all). Changes the time; the costs are the same up to floating-point rounding.
         figure_episodes: Episodes drawn in ``episodes.png`` (executed path, and the first plan as
             the model imagined it, decoded by a ridge read-out).
         trust_modules: Comma-separated packages besides jepa_world whose classes the file may
@@ -138,6 +142,7 @@ def plan_command(
         plan_norm=plan_norm,
         batch_size=batch_size,
         distance=distance,
+        candidate_chunk=candidate_chunk,
     )
     chosen = sample_episodes(np.random.default_rng(seed), episodes, layouts)
     common = {

@@ -26,6 +26,7 @@ from jepa_world.planning.base import (
     COST_MODES,
     CostMode,
     Planner,
+    candidate_chunk,
     clip_actions,
     representation_cost,
 )
@@ -56,6 +57,10 @@ class MPCSettings:
         distance: How far an imagined representation is from the goal's
             (:mod:`jepa_world.planning.distance`): ``auto`` (``pyramid`` for a code made of
             feature maps, else ``plain``), ``plain`` (Euclidean) or ``pyramid``.
+        candidate_chunk: Most candidates (episodes x samples) unrolled in one predictor call;
+            ``None``: automatic (:func:`~jepa_world.planning.base.candidate_chunk`: on a CPU,
+            16 MiB of codes per call; on a GPU, all at once); ``0``: all at once. It changes
+            the time; the costs are the same up to floating-point rounding.
     """
 
     steps: int = EPISODE_STEPS
@@ -65,6 +70,7 @@ class MPCSettings:
     plan_norm: float | None = 1.8
     batch_size: int | None = None
     distance: DistanceMode = "auto"
+    candidate_chunk: int | None = None
 
     @property
     def planning_norm(self) -> float:
@@ -93,6 +99,10 @@ class MPCSettings:
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"MPCSettings: batch_size must be >= 1, got {self.batch_size}")
+        if self.candidate_chunk is not None and self.candidate_chunk < 0:
+            raise ValueError(
+                f"MPCSettings: candidate_chunk must be >= 0 or None, got {self.candidate_chunk}"
+            )
 
 
 def check_world_model(model: object, owner: str = "planning") -> nn.Module:
@@ -159,6 +169,7 @@ def _run_batch(
     device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, h, k = len(episodes), planner.horizon, settings.replan_every
+    chunk = candidate_chunk(settings.candidate_chunk, model.repr_dim, device)
     with torch.no_grad():
         z_goal = model.encoder(frames_at(episodes.goal, episodes).to(device))
     positions = np.empty((n, settings.steps + 1, 2), dtype=np.float32)
@@ -177,6 +188,7 @@ def _run_batch(
             settings.cost,
             steps=min(h, settings.steps - t),
             distance=settings.distance,
+            chunk=chunk,
         )
         plan = planner.optimise(cost, plan, settings.planning_norm, generator)
         if t == 0:
