@@ -50,6 +50,13 @@ def scalars(run_dir: Path, tag: str) -> tuple[list[int], list[float]]:
     return [p.step for p in points], [p.value for p in points]
 
 
+def save_figure(fig: plt.Figure, out: Path, dpi: int = 110) -> None:
+    """Lay out, write and close ``fig``."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+
+
 def plot_strategies(results: list[dict], out: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(10, 4.6))
     width = 0.8 / len(SETS)
@@ -72,9 +79,7 @@ def plot_strategies(results: list[dict], out: Path, title: str) -> None:
     ax.set_title(f"Strategies on the {title}, {results[0]['steps']} steps each (lower is better)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def plot_training(
@@ -114,9 +119,7 @@ def plot_training(
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:

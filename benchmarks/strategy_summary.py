@@ -37,7 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plot_results import scalars  # noqa: E402
+from plot_results import save_figure, scalars  # noqa: E402
 
 SETS = ("normal", "wall", "wall_other", "expert")
 #: Order of the strategies in tables and plots (``benchmarks/strategies.py``'s).
@@ -170,9 +170,7 @@ def plot_mse(results: dict[str, list[dict[str, Any]]], rows: list[dict], out: Pa
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("probe MSE (px²): mean, range and seeds")
     fig.suptitle("Strategies: probe MSE over seeds (blue: with inverse dynamics)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
@@ -196,9 +194,7 @@ def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
     axes[0][0].set_ylabel("val/loss (the strategy's own)")
     axes[1][0].set_ylabel("val/embedding_std")
     fig.suptitle("Training curves (dashed: without inverse dynamics)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def plot_spectra(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
@@ -219,9 +215,7 @@ def plot_spectra(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
     ax.set_title("Embedding spectra of first frames (each seed a line)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:
