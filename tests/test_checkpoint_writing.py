@@ -120,3 +120,34 @@ def test_last_ckpt_follows_every_validation_on_the_default_schedule(tmp_path: Pa
     # the crash comes before step 12's batch.
     assert seen.seen == [None, None, None, 3, 3, 3, 6, 6, 8, 8, 8, 11]
     assert saved_step(tmp_path / "last.ckpt") == 11
+
+
+def test_last_ckpt_has_its_own_step_schedule(tmp_path: Path) -> None:
+    """``last_every_n_train_steps``: ``last.ckpt`` every 3 steps, best checkpoints at validations."""
+    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg())
+    seen = LastSeen(tmp_path)
+    checkpoint = ResumableCheckpoint(
+        dirpath=tmp_path, monitor="val/loss", save_last=True, last_every_n_train_steps=3
+    )
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=20,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[checkpoint, seen, StopAt(11)],
+    )
+    loader = DataLoader(Windows(), batch_size=2)
+    with pytest.raises(RuntimeError, match="killed"):
+        trainer.fit(module, loader, DataLoader(Windows(n=4, seed=1), batch_size=2))
+    # Steps 3 and 6 on the step schedule, 8 at the epoch end (the only validation), 9 on schedule.
+    assert seen.seen == [None, None, None, 3, 3, 3, 6, 6, 8, 9, 9, 9]
+    best = [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]
+    # The best checkpoint comes from the validation at the epoch end, not from the step schedule.
+    assert [saved_step(p) for p in best] == [8]
+
+
+def test_last_ckpt_schedule_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="last_every_n_train_steps"):
+        ResumableCheckpoint(monitor="val/loss", save_last=True, last_every_n_train_steps=0)

@@ -3,7 +3,8 @@
 :class:`AtomicCheckpointIO` writes each checkpoint under a temporary name and renames it into
 place, so a job killed while saving leaves the previous ``last.ckpt`` intact.
 :class:`ResumableCheckpoint` writes ``last.ckpt`` on schedule even before the first validation,
-after every validation and at every epoch end, and once more when training ends. Both use only public Lightning APIs.
+after every validation and at every epoch end, and once more when training ends; its
+``last_every_n_train_steps`` gives ``last.ckpt`` a step schedule of its own. Both use only public Lightning APIs.
 """
 
 from __future__ import annotations
@@ -73,11 +74,30 @@ class ResumableCheckpoint(ModelCheckpoint):
     ``Trainer.save_checkpoint``. The second instance receives this one's callback
     hooks and its state travels inside this one's state in the checkpoint.
 
-    Same arguments as ``ModelCheckpoint``.
+    Same arguments as ``ModelCheckpoint``, plus ``last_every_n_train_steps``: when set,
+    ``last.ckpt`` alone is written every that many training steps (besides every validation and
+    epoch end), whatever the best checkpoints' schedule. This is how a run that validates rarely
+    (once per long epoch) keeps a recent step to resume from, while the best checkpoint is still
+    chosen at validations, where the monitored metric is fresh; ``every_n_train_steps`` would
+    move both.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, last_every_n_train_steps: int | None = None, **kwargs: Any
+    ) -> None:
+        """
+        Args:
+            last_every_n_train_steps: write ``last.ckpt`` (only it) every this many training
+                steps, besides every validation and epoch end; null: on the best checkpoints'
+                schedule. For runs that validate rarely, so that a killed job loses little.
+        """
         super().__init__(*args, **kwargs)
+        if last_every_n_train_steps is not None and last_every_n_train_steps < 1:
+            raise ValueError(
+                "checkpoint.last_every_n_train_steps must be a positive number of steps "
+                f"(or null for the best checkpoints' schedule), got {last_every_n_train_steps}"
+            )
+        self.last_every_n_train_steps = last_every_n_train_steps
         given = inspect.signature(ModelCheckpoint.__init__).bind(self, *args, **kwargs).arguments
         schedule = {
             name: given[name]
@@ -91,6 +111,10 @@ class ResumableCheckpoint(ModelCheckpoint):
             )
             if name in given
         }
+        if last_every_n_train_steps is not None:
+            for name in ("every_n_train_steps", "train_time_interval", "every_n_epochs"):
+                schedule.pop(name, None)
+            schedule["every_n_train_steps"] = last_every_n_train_steps
         self.last_writer = ModelCheckpoint(
             monitor=None,
             save_top_k=0,
