@@ -10,9 +10,15 @@ Printed: the true and the imagined end positions and the largest gap along the w
 - ``door edge``: 0.5 px in front of the wall face, 1.5 px beyond the door's edge, straight into
   the wall (the simulator keeps the agent where it is).
 
+``--sweep N`` measures the last case over ``N`` random layouts instead: from 0.5 px in front of
+either wall face, at several distances beyond the door's edge (and far from the door), twelve
+1.5 px moves into the wall; printed per distance is how often the imagined agent ends on the
+other side of the wall (the simulator never lets it), a "leak rate" a planner can exploit.
+
 ::
 
     python benchmarks/imagined_moves.py --ckpt releases/generic/model_weights.pth
+    python benchmarks/imagined_moves.py --ckpt releases/generic/model_weights.pth --sweep 20 --layouts unseen
 """
 
 from __future__ import annotations
@@ -23,8 +29,15 @@ import numpy as np
 import torch
 
 from jepa_world.checkpoints import load_world_model
+from jepa_world.env.geometry import DOOR_HALF_HEIGHT, WALL_HALF_WIDTH
 from jepa_world.env.physics import simulate
 from jepa_world.env.render import render
+from jepa_world.planning.episodes import sample_episodes
+
+#: Distances (px) beyond the door's edge at which ``--sweep`` pushes into the wall.
+EDGE_OFFSETS = (0.5, 1.0, 1.5, 2.5, 4.0, 8.0)
+PUSH = 1.5
+PUSH_STEPS = 12
 
 #: name → (wall column, door row, start (x, y), [(action, repeats), ...])
 CASES = {
@@ -34,9 +47,11 @@ CASES = {
 }
 
 
-def grid_codes(model: torch.nn.Module, wall: int, door: int) -> tuple[np.ndarray, torch.Tensor]:
-    """Positions on a 0.5 px grid of the open area and their encodings."""
-    xs, ys = np.meshgrid(np.arange(4.0, 60.01, 0.5), np.arange(4.0, 60.01, 0.5))
+def grid_codes(
+    model: torch.nn.Module, wall: int, door: int, columns: tuple[float, float] = (4.0, 60.0)
+) -> tuple[np.ndarray, torch.Tensor]:
+    """Positions on a 0.5 px grid of the open area (between ``columns``) and their encodings."""
+    xs, ys = np.meshgrid(np.arange(columns[0], columns[1] + 0.01, 0.5), np.arange(4.0, 60.01, 0.5))
     points = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
     codes = []
     with torch.no_grad():
@@ -46,11 +61,75 @@ def grid_codes(model: torch.nn.Module, wall: int, door: int) -> tuple[np.ndarray
     return points, torch.cat(codes)
 
 
+def edge_starts(wall: int, door: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starts 0.5 px in front of either face, above and below the door, at :data:`EDGE_OFFSETS`.
+
+    Returns the starts ``(K, 2)``, the push direction ``(K,)`` (+1: towards larger x) and the
+    offset beyond the door's edge of each start ``(K,)``; starts outside the room are left out.
+    """
+    starts, directions, offsets = [], [], []
+    for side in (-1, 1):  # -1: left face, pushed towards +x
+        x = wall + side * (WALL_HALF_WIDTH + 0.5)
+        for offset in EDGE_OFFSETS:
+            for sign in (-1, 1):
+                y = door + sign * (DOOR_HALF_HEIGHT + offset)
+                if 4.5 <= y <= 59.5:
+                    starts.append((x, y))
+                    directions.append(-side)
+                    offsets.append(offset)
+    return np.array(starts, np.float32), np.array(directions), np.array(offsets)
+
+
+def leak_sweep(model: torch.nn.Module, layouts: int, kind: str, seed: int) -> None:
+    """Print, per distance beyond the door's edge, how often imagined pushes cross the wall."""
+    episodes = sample_episodes(np.random.default_rng(seed), layouts, kind)  # type: ignore[arg-type]
+    crossed: dict[float, list[bool]] = {o: [] for o in EDGE_OFFSETS}
+    advance: dict[float, list[float]] = {o: [] for o in EDGE_OFFSETS}
+    blocked_true = 0
+    for wall, door in zip(episodes.wall_x.tolist(), episodes.door_y.tolist(), strict=True):
+        starts, directions, offsets = edge_starts(wall, door)
+        actions = np.zeros((len(starts), PUSH_STEPS, 2), np.float32)
+        actions[:, :, 0] = PUSH * directions[:, None]
+        walls, doors = np.full(len(starts), wall), np.full(len(starts), door)
+        true = simulate(starts, actions, walls, doors)
+        blocked_true += int((np.sign(true[:, -1, 0] - wall) == -directions).sum())
+        points, codes = grid_codes(model, wall, door, (wall - 14.0, wall + 14.0))
+        with torch.no_grad():
+            z0 = model.encode(torch.from_numpy(render(starts[:, None], walls, doors)))
+            imagined = model.unroll(z0[:, 0], torch.from_numpy(actions))
+            ends = points[torch.cdist(imagined[:, -1], codes).argmin(dim=1).numpy()]
+        for k, offset in enumerate(offsets.tolist()):
+            crossed[offset].append(bool(np.sign(ends[k, 0] - wall) == directions[k]))
+            advance[offset].append(float((ends[k, 0] - starts[k, 0]) * directions[k]))
+    total = sum(len(v) for v in crossed.values())
+    print(
+        f"{layouts} {kind} layouts (seed {seed}), {PUSH_STEPS} moves of {PUSH} px into the wall "
+        f"from 0.5 px in front of it; the simulator kept {blocked_true} of {total} starts on their side"
+    )
+    print(
+        f"{'beyond door edge':>17} {'starts':>7} {'imagined through':>17} {'mean imagined advance':>22}"
+    )
+    for offset in EDGE_OFFSETS:
+        n = len(crossed[offset])
+        rate = 100.0 * sum(crossed[offset]) / max(n, 1)
+        print(f"{offset:>14.1f} px {n:>7} {rate:>16.1f}% {np.mean(advance[offset]):>19.2f} px")
+    every = [c for v in crossed.values() for c in v]
+    print(f"{'all':>17} {len(every):>7} {100.0 * sum(every) / max(len(every), 1):>16.1f}%")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ckpt", required=True, help="a model_weights.pth or .ckpt")
+    parser.add_argument(
+        "--sweep", type=int, default=0, help="measure the door-edge leak over this many layouts"
+    )
+    parser.add_argument("--layouts", choices=("seen", "unseen"), default="unseen")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sweep's layouts")
     args = parser.parse_args(argv)
     model = load_world_model(args.ckpt).eval()
+    if args.sweep > 0:
+        leak_sweep(model, args.sweep, args.layouts, args.seed)
+        return
     print(
         f"{'case':<10} {'true end':>14} {'imagined end':>14} {'largest gap':>12}  imagined x along the way"
     )

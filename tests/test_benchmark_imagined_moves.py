@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +41,45 @@ def test_the_printed_gaps_are_the_documented_ones(
         assert found[name] <= limit, (name, found)
     if "generic" in weights:
         assert found["door edge"] > 5.0, found  # the short cut through the wall at the door's edge
+
+
+def leak_rates(output: str) -> dict[str, float]:
+    """Imagined-through rate (%) per distance beyond the door's edge, and ``all``."""
+    rates = {}
+    for row in output.splitlines():
+        words = row.split()
+        if words and words[0] == "all":
+            rates["all"] = float(words[2].rstrip("%"))
+        elif len(words) == 6 and words[1] == "px":
+            rates[words[0]] = float(words[3].rstrip("%"))
+    return rates
+
+
+def test_edge_starts_are_blocked_by_the_simulator() -> None:
+    starts, directions, offsets = imagined_moves.edge_starts(30, 30)
+    assert len(starts) == 2 * 2 * len(imagined_moves.EDGE_OFFSETS)
+    # 0.5 px in front of a face, pushed towards the wall, off the door's rows.
+    assert set(abs(starts[:, 0] - 30).tolist()) == {1.5}
+    assert (directions == np.where(starts[:, 0] > 30, -1, 1)).all()
+    assert (abs(starts[:, 1] - 30) - 4 == offsets).all()
+
+
+@pytest.mark.parametrize(
+    ("weights", "leaks"),
+    [("model_weights.pth", False), ("releases/generic/model_weights.pth", True)],
+)
+def test_the_sweep_tells_a_leaky_door_edge_from_a_tight_one(
+    weights: str, leaks: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = ROOT / weights
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    imagined_moves.main(["--ckpt", str(path), "--sweep", "2", "--seed", "0"])
+    output = capsys.readouterr().out
+    assert "the simulator kept 48 of 48 starts" in output
+    rates = leak_rates(output)
+    assert set(rates) == {*(f"{o:.1f}" for o in imagined_moves.EDGE_OFFSETS), "all"}
+    if leaks:  # docs/planning.md: through the wall within 1 px of the door's edge
+        assert rates["0.5"] == rates["1.0"] == 100.0 and rates["8.0"] <= 10.0
+    else:
+        assert rates["all"] == 0.0
