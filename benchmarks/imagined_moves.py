@@ -28,7 +28,7 @@ import argparse
 import numpy as np
 import torch
 
-from jepa_world.checkpoints import load_world_model
+from jepa_world.checkpoints import load_model
 from jepa_world.env.geometry import DOOR_HALF_HEIGHT, WALL_HALF_WIDTH
 from jepa_world.env.physics import simulate
 from jepa_world.env.render import render
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layouts", choices=("seen", "unseen"), default="unseen")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sweep's layouts")
     args = parser.parse_args(argv)
-    model = load_world_model(args.ckpt).eval()
+    model = load_model(args.ckpt).eval()
     if args.sweep > 0:
         leak_sweep(model, args.sweep, args.layouts, args.seed)
         return

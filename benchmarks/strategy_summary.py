@@ -224,7 +224,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--png", default=None, help="write PREFIX_mse.png, PREFIX_curves.png, PREFIX_spectra.png"
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace figures of these names that already exist (refused otherwise)",
+    )
     args = parser.parse_args(argv)
+    figures = (
+        [Path(f"{args.png}_{part}.png") for part in ("mse", "curves", "spectra")]
+        if args.png
+        else []
+    )
+    existing = [str(f) for f in figures if f.exists()]
+    if existing and not args.overwrite:
+        parser.error(
+            f"{', '.join(existing)} already exist; choose another --png prefix, or pass "
+            "--overwrite to replace them"
+        )
     try:
         results = load_results(args.folders)
     except (FileNotFoundError, ValueError) as err:
@@ -241,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.png:
         prefix = Path(args.png)
         prefix.parent.mkdir(parents=True, exist_ok=True)
-        plot_mse(results, rows, Path(f"{prefix}_mse.png"))
-        plot_curves(results, Path(f"{prefix}_curves.png"))
-        plot_spectra(results, Path(f"{prefix}_spectra.png"))
+        plot_mse(results, rows, figures[0])
+        plot_curves(results, figures[1])
+        plot_spectra(results, figures[2])
         print(f"\nwrote {prefix}_mse.png, {prefix}_curves.png, {prefix}_spectra.png")
     return 0
 

@@ -85,6 +85,22 @@ def test_the_figures_and_the_command_line(two_seeds: list[Path], tmp_path: Path,
     assert "Differences larger than the seed spread" in capsys.readouterr().out
 
 
+def test_existing_figures_are_kept_unless_overwrite(
+    two_seeds: list[Path], tmp_path: Path, capsys
+) -> None:
+    prefix = tmp_path / "cmp"
+    other = Path(f"{prefix}_curves.png")
+    other.write_bytes(b"a figure of something else")
+    with pytest.raises(SystemExit):
+        strategy_summary.main([*map(str, two_seeds), "--png", str(prefix)])
+    err = capsys.readouterr().err
+    assert str(other) in err and "--overwrite" in err
+    assert other.read_bytes() == b"a figure of something else"
+    assert not Path(f"{prefix}_mse.png").exists()
+    assert strategy_summary.main([*map(str, two_seeds), "--png", str(prefix), "--overwrite"]) == 0
+    assert other.stat().st_size > 10_000
+
+
 def test_bad_folders_are_named(tmp_path: Path, two_seeds: list[Path], capsys) -> None:
     with pytest.raises(SystemExit):
         strategy_summary.main([str(tmp_path / "missing")])
