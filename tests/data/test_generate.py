@@ -52,6 +52,22 @@ def test_stored_data_obey_the_simulator_and_the_renderer(tiny_data):
     assert not in_wall(loc, layouts[:, :1], layouts[:, 1:]).any()
 
 
+def test_door_edge_rate_changes_the_training_split_only(tmp_path):
+    plain = gen.generate_dataset(str(tmp_path / "plain"), preset="tiny", seed=5, **SMALL)
+    edge = gen.generate_dataset(
+        str(tmp_path / "edge"), preset="tiny", seed=5, door_edge_rate=1.0, **SMALL
+    )
+    manifest = json.loads((edge / "dataset.json").read_text())
+    assert manifest["generator"]["door_edge_rate"] == 1.0
+    assert not np.array_equal(
+        open_split(plain / "train").actions[:], open_split(edge / "train").actions[:]
+    )
+    for name in SPLITS[1:]:
+        assert np.array_equal(
+            open_split(plain / name).states[:], open_split(edge / name).states[:]
+        ), name
+
+
 def test_ood_layouts_kept_out_of_training_and_in_wall_other(tiny_data):
     for name in ("train", "probe_normal/train", "probe_normal/val", "probe_wall/val"):
         wall_x = open_split(tiny_data / name).layouts[:, 0]

@@ -54,6 +54,30 @@ def test_cross_wall_rate_controls_door_crossings():
     assert not in_wall(every.locations, every.wall_x[:, None], every.door_y[:, None]).any()
 
 
+def door_edge_pushes(tr):
+    """Per step: the agent 0-2.5 px beyond the door's edge, 0-3.5 px in front of a wall face,
+    moving towards the wall."""
+    x, y = tr.locations[:, :-1, 0], tr.locations[:, :-1, 1]
+    dx = x - tr.wall_x[:, None]
+    beyond = np.abs(y - tr.door_y[:, None]) - 4
+    towards = np.sign(tr.actions[..., 0]) == -np.sign(dx)
+    return (beyond > 0) & (beyond <= 2.5) & (np.abs(dx) <= 1 + 3.5) & towards
+
+
+def test_door_edge_rate_adds_pushes_into_the_wall_beside_the_door():
+    plain = random_trajectories(np.random.default_rng(4), 2000)
+    again = random_trajectories(np.random.default_rng(4), 2000, door_edge_rate=0.0)
+    assert np.array_equal(plain.locations, again.locations)  # 0: the course draws, unchanged
+    edge = random_trajectories(np.random.default_rng(4), 2000, door_edge_rate=0.5)
+    assert door_edge_pushes(plain).mean() < 0.02
+    assert door_edge_pushes(edge).mean() > 10 * door_edge_pushes(plain).mean()
+    assert edge.blocked.mean() > 2 * plain.blocked.mean()  # the wall stops them
+    assert not in_wall(edge.locations, edge.wall_x[:, None], edge.door_y[:, None]).any()
+    assert not np.isin(edge.wall_x, range(40, 45)).any()
+    with pytest.raises(ValueError, match="door_edge_rate"):
+        random_trajectories(np.random.default_rng(4), 10, door_edge_rate=1.5)
+
+
 def test_layouts_uniform_and_ood_range_excluded():
     rng = np.random.default_rng(2)
     wall_x, door_y = sample_layouts(rng, 20000, exclude_wall=(40, 44))

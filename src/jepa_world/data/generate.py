@@ -166,6 +166,7 @@ def generate_dataset(
     step_min: float = 0.2,
     step_max: float = 1.8,
     door_sd: float = 1.4,
+    door_edge_rate: float = 0.0,
     wall_door_fraction: float = 0.25,
     wall_min_distance: float = 2.0,
     wall_max_distance: float = 15.0,
@@ -204,6 +205,10 @@ def generate_dataset(
         step_min: Shortest step of a random walk.
         step_max: Longest step of a random walk.
         door_sd: Spread (px) of a cross-wall trajectory's door point around the door centre.
+        door_edge_rate: Fraction of train/ trajectories (never of a probe set) that start
+            beside the door, just beyond its edge, and walk into the wall: extra examples of
+            blocking where the course data has few. 0 keeps the course distribution; 0.33
+            taught the generic model not to walk through the wall there (docs/planning.md).
         wall_door_fraction: Fraction of probe_wall runs whose row lies in the door band.
         wall_min_distance: Closest probe_wall start to the wall centre, px.
         wall_max_distance: Farthest probe_wall start from the wall centre, px.
@@ -270,6 +275,7 @@ def generate_dataset(
         "scale": scale,
         **walk,
         "door_sd": door_sd,
+        "door_edge_rate": door_edge_rate,
         "wall_door_fraction": wall_door_fraction,
         "wall_min_distance": wall_min_distance,
         "wall_max_distance": wall_max_distance,
@@ -288,6 +294,7 @@ def generate_dataset(
                 plan.steps,
                 cross_wall_rate=cross_wall_rate,
                 door_sd=door_sd,
+                door_edge_rate=door_edge_rate if plan.name == "train" else 0.0,
                 **walk,
                 **where,
             )

@@ -220,6 +220,37 @@ def _cross_wall(
     return np.clip(start, START_MIN, START_MAX), actions
 
 
+#: A door-edge contact start lies this far (px) beyond the door's edge at most.
+CONTACT_EDGE_RANGE = 4.0
+#: ... and this far (px) from the wall face at most (at least 0.2 px).
+CONTACT_FACE_RANGE = 3.0
+
+
+def _door_edge_contacts(
+    rng: np.random.Generator,
+    wall_x: np.ndarray,
+    door_y: np.ndarray,
+    n_actions: int,
+    walk: dict[str, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Starts ``(n, 2)`` and actions ``(n, S, 2)`` of walks that run into the wall beside the door.
+
+    The start is 0.2 to :data:`CONTACT_FACE_RANGE` px in front of a random face of the middle
+    wall and 0 to :data:`CONTACT_EDGE_RANGE` px beyond a random edge of the door (kept inside
+    the room); the walk's first heading points at the wall within +-60 degrees. Most such walks
+    are stopped by the wall within a few steps; those that start at the very edge and head
+    towards the door slip through it: the two cases a model must tell apart there.
+    """
+    n = wall_x.shape[0]
+    side = np.where(rng.random(n) < 0.5, -1.0, 1.0)  # -1: left of the wall
+    x = wall_x + side * (WALL_HALF_WIDTH + rng.uniform(0.2, CONTACT_FACE_RANGE, n))
+    beyond = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    y = door_y + beyond * (DOOR_HALF_HEIGHT + rng.uniform(0.0, CONTACT_EDGE_RANGE, n))
+    start = np.clip(np.stack([x, y], axis=1), START_MIN, START_MAX)
+    heading = np.where(side < 0, 0.0, np.pi) + rng.uniform(-np.pi / 3, np.pi / 3, n)
+    return start, heading_walks(rng, heading, n_actions, **walk)
+
+
 def random_trajectories(
     rng: np.random.Generator,
     n: int,
@@ -234,6 +265,7 @@ def random_trajectories(
     step_min: float = 0.2,
     step_max: float = 1.8,
     door_sd: float = 1.4,
+    door_edge_rate: float = 0.0,
 ) -> Trajectories:
     """Exploratory random walks (``train``, ``probe_normal``, ``probe_wall_other``).
 
@@ -250,16 +282,19 @@ def random_trajectories(
         step_min: shortest step length.
         step_max: longest step length.
         door_sd: standard deviation of a cross-wall trajectory's door point around the door centre.
+        door_edge_rate: probability that a trajectory is instead a walk into the wall beside
+            the door (:func:`_door_edge_contacts`): extra examples of the wall stopping the
+            agent just beyond the door's edge, which the random walks rarely give (about 1 %
+            of their steps). 0 (the course data's distribution) leaves the draws unchanged.
 
     A constructed cross-wall start that lands inside the middle wall is drawn again (rare;
     the protocol leaves the case open), so that no location is ever inside a wall.
     """
     if T < 2:
         raise ValueError(f"T: expected at least 2 frames, got {T}")
-    if not 0.0 <= cross_wall_rate <= 1.0:
-        raise ValueError(
-            f"cross_wall_rate: expected a probability in [0, 1], got {cross_wall_rate}"
-        )
+    for name, rate in (("cross_wall_rate", cross_wall_rate), ("door_edge_rate", door_edge_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name}: expected a probability in [0, 1], got {rate}")
     walk = dict(
         kappa=kappa, step_mean=step_mean, step_sd=step_sd, step_min=step_min, step_max=step_max
     )
@@ -271,6 +306,11 @@ def random_trajectories(
         s, a = _cross_wall(rng, wall_x[todo], door_y[todo], T - 1, walk, door_sd)
         start[todo], actions[todo] = s, a
         todo = todo[in_wall(start[todo].astype(np.float32), wall_x[todo], door_y[todo])]
+    if door_edge_rate > 0.0:
+        edge = np.flatnonzero(rng.random(n) < door_edge_rate)
+        start[edge], actions[edge] = _door_edge_contacts(
+            rng, wall_x[edge], door_y[edge], T - 1, walk
+        )
     actions = actions.astype(np.float32)
     locations = simulate(start.astype(np.float32), actions, wall_x, door_y)
     return Trajectories(locations, actions, wall_x, door_y)
