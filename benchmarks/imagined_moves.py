@@ -15,10 +15,19 @@ either wall face, at several distances beyond the door's edge (and far from the 
 1.5 px moves into the wall; printed per distance is how often the imagined agent ends on the
 other side of the wall (the simulator never lets it), a "leak rate" a planner can exploit.
 
+``--detours N`` asks what a planner's cost sees over a long horizon: for ``N`` planning
+episodes (start and goal in opposite rooms), three 80-step plans from the start: ``detour``
+(to the door, through it, to the goal, then still: the simulator ends it on the goal),
+``straight`` (at the goal through the wall) and ``stay``. Printed: each plan's mean last-step
+cost in representation space (the planner's ``--cost last``, ``auto`` distance) beside the cost
+of the frame the simulator ends in, and how often the model ranks the detour first. A model
+that drifts over 80 imagined steps scores even the perfect detour far from 0.
+
 ::
 
     python benchmarks/imagined_moves.py --ckpt releases/generic/model_weights.pth
     python benchmarks/imagined_moves.py --ckpt releases/generic/model_weights.pth --sweep 20 --layouts unseen
+    python benchmarks/imagined_moves.py --ckpt releases/generic/model_weights.pth --detours 100
 """
 
 from __future__ import annotations
@@ -32,12 +41,17 @@ from jepa_world.checkpoints import load_model
 from jepa_world.env.geometry import DOOR_HALF_HEIGHT, WALL_HALF_WIDTH
 from jepa_world.env.physics import simulate
 from jepa_world.env.render import render
+from jepa_world.planning.base import representation_cost
+from jepa_world.planning.distance import GoalDistance, map_shape_of
 from jepa_world.planning.episodes import sample_episodes
 
 #: Distances (px) beyond the door's edge at which ``--sweep`` pushes into the wall.
 EDGE_OFFSETS = (0.5, 1.0, 1.5, 2.5, 4.0, 8.0)
 PUSH = 1.5
 PUSH_STEPS = 12
+#: Horizon and longest step of the ``--detours`` plans (the planner's defaults).
+DETOUR_HORIZON = 80
+DETOUR_STEP = 1.8
 
 #: name → (wall column, door row, start (x, y), [(action, repeats), ...])
 CASES = {
@@ -117,11 +131,74 @@ def leak_sweep(model: torch.nn.Module, layouts: int, kind: str, seed: int) -> No
     print(f"{'all':>17} {len(every):>7} {100.0 * sum(every) / max(len(every), 1):>16.1f}%")
 
 
+def polyline_actions(points: list[np.ndarray], horizon: int, step: float) -> np.ndarray:
+    """``(horizon, 2)`` actions of at most ``step`` px along ``points``, then zeros."""
+    moves: list[np.ndarray] = []
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        leg = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+        n = max(int(np.ceil(np.linalg.norm(leg) / step)), 1)
+        moves += [leg / n] * n
+    moves = moves[:horizon] + [np.zeros(2)] * max(0, horizon - len(moves))
+    return np.array(moves, np.float32)
+
+
+def detour_costs(model: torch.nn.Module, episodes: int, kind: str, seed: int) -> None:
+    """Print the model's and the simulator's last-step costs of three plans per episode."""
+    ep = sample_episodes(np.random.default_rng(seed), episodes, kind)  # type: ignore[arg-type]
+    names = ("detour", "straight", "stay")
+    plans = []
+    for start, goal, wall, door in zip(ep.start, ep.goal, ep.wall_x, ep.door_y, strict=True):
+        side = np.sign(start[0] - wall)
+        via = [start, (wall + side * 3.0, door), (wall - side * 3.0, door), goal]
+        plans.append(
+            [
+                polyline_actions(via, DETOUR_HORIZON, DETOUR_STEP),
+                polyline_actions([start, goal], DETOUR_HORIZON, DETOUR_STEP),
+                np.zeros((DETOUR_HORIZON, 2), np.float32),
+            ]
+        )
+    actions = np.array(plans)  # (episodes, 3, horizon, 2)
+    k = len(names)
+    walls, doors = np.repeat(ep.wall_x, k), np.repeat(ep.door_y, k)
+    ends = simulate(
+        np.repeat(ep.start, k, axis=0).astype(np.float32),
+        actions.reshape(-1, DETOUR_HORIZON, 2),
+        walls,
+        doors,
+    )[:, -1]
+    with torch.no_grad():
+        z0 = model.encode(torch.from_numpy(render(ep.start[:, None], ep.wall_x, ep.door_y)))[:, 0]
+        goal = model.encode(torch.from_numpy(render(ep.goal[:, None], ep.wall_x, ep.door_y)))[:, 0]
+        imagined = representation_cost(model, z0, goal, mode="last")(
+            torch.from_numpy(actions)
+        ).numpy()
+        z_end = model.encode(torch.from_numpy(render(ends[:, None], walls, doors)))[:, 0]
+        true = GoalDistance(goal, "auto", map_shape_of(model))(
+            z_end.reshape(episodes, k, -1)
+        ).numpy()
+    arrived = np.linalg.norm(ends.reshape(episodes, k, 2)[:, 0] - ep.goal, axis=1) < 1.0
+    print(
+        f"{episodes} {kind} episodes (seed {seed}), {DETOUR_HORIZON}-step plans of steps up to "
+        f"{DETOUR_STEP} px; the simulator ends {arrived.sum()} detours on the goal (< 1 px)"
+    )
+    print(f"{'plan':<9} {'model cost':>11} {'cost of the true end':>21}")
+    for j, name in enumerate(names):
+        print(f"{name:<9} {imagined[:, j].mean():>11.3f} {true[:, j].mean():>21.3f}")
+    first = (imagined.argmin(axis=1) == 0).mean() * 100
+    print(
+        f"the model ranks the detour first in {first:.1f} % of the episodes (the simulator: "
+        f"{(true.argmin(axis=1) == 0).mean() * 100:.1f} %)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ckpt", required=True, help="a model_weights.pth or .ckpt")
     parser.add_argument(
         "--sweep", type=int, default=0, help="measure the door-edge leak over this many layouts"
+    )
+    parser.add_argument(
+        "--detours", type=int, default=0, help="compare 80-step plan costs over this many episodes"
     )
     parser.add_argument("--layouts", choices=("seen", "unseen"), default="unseen")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sweep's layouts")
@@ -129,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.ckpt).eval()
     if args.sweep > 0:
         leak_sweep(model, args.sweep, args.layouts, args.seed)
+    if args.detours > 0:
+        detour_costs(model, args.detours, args.layouts, args.seed)
+    if args.sweep > 0 or args.detours > 0:
         return
     print(
         f"{'case':<10} {'true end':>14} {'imagined end':>14} {'largest gap':>12}  imagined x along the way"

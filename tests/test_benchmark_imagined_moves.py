@@ -83,3 +83,28 @@ def test_the_sweep_tells_a_leaky_door_edge_from_a_tight_one(
         assert rates["0.5"] == rates["1.0"] == 100.0 and rates["8.0"] <= 10.0
     else:
         assert rates["all"] == 0.0
+
+
+def test_polyline_actions_follow_the_points_in_short_steps() -> None:
+    points = [np.array([10.0, 10.0]), np.array([10.0, 20.0]), np.array([13.0, 20.0])]
+    actions = imagined_moves.polyline_actions(points, horizon=12, step=1.8)
+    assert actions.shape == (12, 2)
+    assert np.linalg.norm(actions, axis=1).max() <= 1.8 + 1e-6
+    assert np.allclose(actions.sum(axis=0), [3.0, 10.0], atol=1e-5)
+    assert not actions[-3:].any()  # 6 + 2 moves, then still
+
+
+def test_detours_are_costed_by_the_model_and_the_simulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = ROOT / "model_weights.pth"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    imagined_moves.main(["--ckpt", str(path), "--detours", "6", "--layouts", "seen"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "the simulator ends 6 detours on the goal" in lines[0]
+    cost = {row.split()[0]: [float(v) for v in row.split()[1:]] for row in lines[2:5]}
+    # The compact model imagines the detour's end where the simulator puts it (on the goal)
+    # and ranks it below standing still.
+    assert cost["detour"][1] < 0.05 and cost["detour"][0] < 0.5
+    assert cost["stay"][0] > 10 * cost["detour"][0]
