@@ -66,6 +66,9 @@ def test_door_edge_rate_changes_the_training_split_only(tmp_path):
         assert np.array_equal(
             open_split(plain / name).states[:], open_split(edge / name).states[:]
         ), name
+    with pytest.raises(ValueError, match="door_edge_rate"):
+        gen.generate_dataset(str(tmp_path / "bad"), preset="tiny", door_edge_rate=2.0, **SMALL)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_ood_layouts_kept_out_of_training_and_in_wall_other(tiny_data):

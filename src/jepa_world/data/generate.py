@@ -207,8 +207,9 @@ def generate_dataset(
         door_sd: Spread (px) of a cross-wall trajectory's door point around the door centre.
         door_edge_rate: Fraction of train/ trajectories (never of a probe set) that start
             beside the door, just beyond its edge, and walk into the wall: extra examples of
-            blocking where the course data has few. 0 keeps the course distribution; 0.33
-            taught the generic model not to walk through the wall there (docs/planning.md).
+            blocking where the course data has few. 0 keeps the course distribution; 0.33 cut
+            the generic model's imagined walks through the wall there from 57 % to 7 % of
+            pushes (docs/planning.md).
         wall_door_fraction: Fraction of probe_wall runs whose row lies in the door band.
         wall_min_distance: Closest probe_wall start to the wall centre, px.
         wall_max_distance: Farthest probe_wall start from the wall centre, px.
@@ -239,6 +240,9 @@ def generate_dataset(
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype: expected one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
     check_size("steps", steps, 2)
+    for name, rate in (("cross_wall_rate", cross_wall_rate), ("door_edge_rate", door_edge_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name}: expected a probability in [0, 1], got {rate}")
     check_size("expert_steps", expert_steps, 2)
     check_size("chunk_frames", chunk_frames)
     excluded = parse_wall_range(exclude_wall)
