@@ -94,28 +94,36 @@ class StopAt(L.Callback):
             raise RuntimeError("killed")
 
 
+def fit_until_killed(
+    dirpath: Path, checkpoint: ResumableCheckpoint, **trainer_args: object
+) -> LastSeen:
+    """Fit (8 batches an epoch) until a crash before step 12's batch; what ``last.ckpt`` held."""
+    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg())
+    seen = LastSeen(dirpath)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=20,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[checkpoint, seen, StopAt(11)],
+        **trainer_args,
+    )
+    loader = DataLoader(Windows(), batch_size=2)
+    with pytest.raises(RuntimeError, match="killed"):
+        trainer.fit(module, loader, DataLoader(Windows(n=4, seed=1), batch_size=2))
+    return seen
+
+
 def test_last_ckpt_follows_every_validation_on_the_default_schedule(tmp_path: Path) -> None:
     """No ``every_n_train_steps``, validation every 3 steps inside an 8-batch epoch, best-only.
 
     Lightning 2.6 writes ``last.ckpt`` there only when the best checkpoint is written too, so a
     run whose validation loss stopped improving had nothing to resume from after a crash.
     """
-    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg())
-    seen = LastSeen(tmp_path)
     checkpoint = ResumableCheckpoint(dirpath=tmp_path, monitor="val/loss", save_last=True)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=20,
-        val_check_interval=3,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[checkpoint, seen, StopAt(11)],
-    )
-    loader = DataLoader(Windows(), batch_size=2)
-    with pytest.raises(RuntimeError, match="killed"):
-        trainer.fit(module, loader, DataLoader(Windows(n=4, seed=1), batch_size=2))
+    seen = fit_until_killed(tmp_path, checkpoint, val_check_interval=3)
     # Validations at steps 3 and 6, the epoch end at 8, validation 3 steps into epoch 2 (11);
     # the crash comes before step 12's batch.
     assert seen.seen == [None, None, None, 3, 3, 3, 6, 6, 8, 8, 8, 11]
@@ -124,23 +132,10 @@ def test_last_ckpt_follows_every_validation_on_the_default_schedule(tmp_path: Pa
 
 def test_last_ckpt_has_its_own_step_schedule(tmp_path: Path) -> None:
     """``last_every_n_train_steps``: ``last.ckpt`` every 3 steps, best checkpoints at validations."""
-    module = JEPAModule(ConstantEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg())
-    seen = LastSeen(tmp_path)
     checkpoint = ResumableCheckpoint(
         dirpath=tmp_path, monitor="val/loss", save_last=True, last_every_n_train_steps=3
     )
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=20,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[checkpoint, seen, StopAt(11)],
-    )
-    loader = DataLoader(Windows(), batch_size=2)
-    with pytest.raises(RuntimeError, match="killed"):
-        trainer.fit(module, loader, DataLoader(Windows(n=4, seed=1), batch_size=2))
+    seen = fit_until_killed(tmp_path, checkpoint)
     # Steps 3 and 6 on the step schedule, 8 at the epoch end (the only validation), 9 on schedule.
     assert seen.seen == [None, None, None, 3, 3, 3, 6, 6, 8, 9, 9, 9]
     best = [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]
