@@ -40,7 +40,7 @@ from jepa_world.data.presets import (
 from jepa_world.env.geometry import IMAGE_SIZE, parse_wall_range
 from jepa_world.env.probe_trajectories import expert_trajectories, wall_run_trajectories
 from jepa_world.env.render import render
-from jepa_world.env.trajectories import Trajectories, random_trajectories
+from jepa_world.env.trajectories import Trajectories, check_probability, random_trajectories
 from jepa_world.io import atomic_path
 
 MANIFEST = "dataset.json"
@@ -240,9 +240,8 @@ def generate_dataset(
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype: expected one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
     check_size("steps", steps, 2)
-    for name, rate in (("cross_wall_rate", cross_wall_rate), ("door_edge_rate", door_edge_rate)):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name}: expected a probability in [0, 1], got {rate}")
+    check_probability("cross_wall_rate", cross_wall_rate)
+    check_probability("door_edge_rate", door_edge_rate)
     check_size("expert_steps", expert_steps, 2)
     check_size("chunk_frames", chunk_frames)
     excluded = parse_wall_range(exclude_wall)

@@ -220,6 +220,12 @@ def _cross_wall(
     return np.clip(start, START_MIN, START_MAX), actions
 
 
+def check_probability(name: str, value: float) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``0 <= value <= 1``."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name}: expected a probability in [0, 1], got {value}")
+
+
 #: A door-edge contact start lies this far (px) beyond the door's edge at most.
 CONTACT_EDGE_RANGE = 4.0
 #: ... and this far (px) from the wall face at most (at least 0.2 px).
@@ -292,9 +298,8 @@ def random_trajectories(
     """
     if T < 2:
         raise ValueError(f"T: expected at least 2 frames, got {T}")
-    for name, rate in (("cross_wall_rate", cross_wall_rate), ("door_edge_rate", door_edge_rate)):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name}: expected a probability in [0, 1], got {rate}")
+    check_probability("cross_wall_rate", cross_wall_rate)
+    check_probability("door_edge_rate", door_edge_rate)
     walk = dict(
         kappa=kappa, step_mean=step_mean, step_sd=step_sd, step_min=step_min, step_max=step_max
     )
