@@ -8,9 +8,11 @@ base config's own strategy, which keeps the base's, and each runs once alone and
 :class:`~jepa_world.strategies.InverseDynamics`. Each trained
 model is exported and scored by ``jepa probe`` (the course protocol) on the evaluation sets.
 
-A variant counts as collapsed when the ``CollapseMonitor`` warned during training, or when the
-encoder's embeddings of the first frames of ``probe_normal/val`` have a mean per-dimension std
-below 0.01 or an effective rank below 1.5 after training (the monitor's thresholds).
+A variant counts as collapsed when, after training, the encoder's embeddings of the first frames
+of ``probe_normal/val`` have a mean per-dimension std below 0.01 or an effective rank below 1.5
+(the ``CollapseMonitor``'s thresholds). The monitor's warnings during training are counted and
+their steps recorded beside that flag: a run can dip below a threshold early on and recover, and
+such a run is not a collapsed one.
 
 Everything goes through the command line (``jepa fit``, ``jepa export``, ``jepa probe``), one
 variant after another; a variant whose ``result.json`` exists is not run again, and a variant
@@ -282,7 +284,6 @@ def one_variant(
         run(fit_command(args, out, fragments, resume), log, env, clock=clock)
     seconds = seconds_so_far(clock)
     rates = re.findall(r"FrameRate: .* = ([0-9.]+) frames/s", log.read_text())
-    warnings = len(re.findall(r"Representation collapse at step", log.read_text()))
     stopped_step = int(read_checkpoint(last)["global_step"])
     best = best_checkpoint(checkpoints)
     probed, probed_step = best if args.weights == "best" and best else (last, stopped_step)
@@ -324,9 +325,8 @@ def one_variant(
         "train_seconds": round(seconds, 1),
         "frames_per_s": float(rates[-1]) if rates else None,
         "probe_seconds": round(probe_seconds, 1),
-        "collapse_warnings": warnings,
         "embedding": stats,
-        "collapsed": warnings > 0 or stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK,
+        **collapse_record(log.read_text(), stats),
         "steps": args.steps,
         "stopped_step": stopped_step,
         "early_stopped": stopped_step < args.steps,
@@ -343,6 +343,18 @@ def one_variant(
     atomic_write_text(result_file, json.dumps(result, indent=2))
     print(f"[{name}] {json.dumps(result['mse'])}", flush=True)
     return result
+
+
+def collapse_record(log_text: str, stats: dict) -> dict:
+    """The collapse columns: the flag from the trained embeddings, the monitor's warnings beside."""
+    warned_at = [
+        int(step) for step in re.findall(r"Representation collapse at step (\d+)", log_text)
+    ]
+    return {
+        "collapse_warnings": len(warned_at),
+        "collapse_warning_steps": warned_at,
+        "collapsed": bool(stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK),
+    }
 
 
 def table(results: list[dict]) -> str:

@@ -5,8 +5,8 @@ Reads the ``<variant>/result.json`` files that ``benchmarks/strategies.py`` wrot
 looked at), and prints:
 
 - a markdown table: per variant, the seeds found, each probe MSE as ``mean ± half-range`` over
-  the seeds (for two seeds, the half-range is half their difference), how many seeds collapsed
-  (or warned), effective rank, the step where training stopped and the training time;
+  the seeds (for two seeds, the half-range is half their difference), how many seeds ended
+  collapsed (and, in brackets, how many drew a collapse warning during training), effective rank, the step where training stopped and the training time;
 - per probe set, which differences are larger than the seed spread: two variants are told
   apart only when their ranges over the seeds do not overlap, and only with two seeds or more
   each.
@@ -93,6 +93,7 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 "seeds": sorted(r.get("seed", 0) for r in runs),
                 "mse": mse,
                 "collapsed": sum(bool(r["collapsed"]) for r in runs),
+                "warned": sum(r.get("collapse_warnings", 0) > 0 for r in runs),
                 "effective_rank": spread([r["embedding"]["effective_rank"] for r in runs]),
                 "stopped_step": spread([r.get("stopped_step", r["steps"]) for r in runs]),
                 "train_seconds": spread([r["train_seconds"] for r in runs]),
@@ -112,11 +113,16 @@ def table(rows: list[dict[str, Any]]) -> str:
         n = len(row["seeds"])
         lines.append(
             f"| {row['name']} | {','.join(map(str, row['seeds']))} | {' | '.join(cells)} | "
-            f"{row['collapsed']}/{n} | {_pm(row['effective_rank'], 1)} | "
+            f"{row['collapsed']}/{n}{_warned(row['warned'])} | "
+            f"{_pm(row['effective_rank'], 1)} | "
             f"{_pm(row['stopped_step'], 0)} | "
             f"{_pm(tuple(v / 60 for v in row['train_seconds']), 1)} |"
         )
     return "\n".join(lines)
+
+
+def _warned(count: int) -> str:
+    return f" (warned {count})" if count else ""
 
 
 def _pm(stats: tuple[float, float, float, float], digits: int) -> str:

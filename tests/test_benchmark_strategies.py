@@ -103,6 +103,19 @@ def test_the_spectrum_is_a_share_of_the_singular_values() -> None:
     assert strategies.spectrum(torch.ones(5, 4)) == [0.0] * 4
 
 
+def test_an_early_warning_is_counted_but_only_the_end_state_is_a_collapse() -> None:
+    log = (
+        "UserWarning: Representation collapse at step 50: mean per-dimension std 0.00887 < 0.01\n"
+        "Epoch 3: val/loss 0.4\n"
+    )
+    healthy = {"std": 0.31, "effective_rank": 287.0}
+    record = strategies.collapse_record(log, healthy)
+    assert record == {"collapse_warnings": 1, "collapse_warning_steps": [50], "collapsed": False}
+    assert strategies.collapse_record(log, {"std": 0.004, "effective_rank": 40.0})["collapsed"]
+    assert strategies.collapse_record("", {"std": 0.3, "effective_rank": 1.2})["collapsed"]
+    assert strategies.collapse_record("", healthy)["collapse_warnings"] == 0
+
+
 @pytest.mark.slow
 def test_a_variant_trains_to_convergence_and_an_interrupted_one_resumes(
     tiny_data: Path, tmp_path: Path

@@ -13,8 +13,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import strategy_summary  # noqa: E402
 
 
-def result(name: str, seed: int, normal: float, wall: float, collapsed: bool = False) -> dict:
+def result(
+    name: str, seed: int, normal: float, wall: float, collapsed: bool = False, warnings: int = 0
+) -> dict:
     return {
+        "collapse_warnings": warnings,
         "name": name,
         "seed": seed,
         "mse": {"normal": normal, "wall": wall},
@@ -45,7 +48,7 @@ def two_seeds(tmp_path: Path) -> list[Path]:
         write(
             tmp_path / "seed1",
             result("sigreg+id", 1, normal=0.60, wall=1.2),
-            result("variance+id", 1, normal=0.80, wall=0.9),
+            result("variance+id", 1, normal=0.80, wall=0.9, warnings=2),
         ),
     ]
 
@@ -61,6 +64,7 @@ def test_mean_and_half_range_over_the_seeds(two_seeds: list[Path]) -> None:
     text = strategy_summary.table(rows)
     assert "| sigreg+id | 0,1 | 0.550 ± 0.050 | 1.100 ± 0.100 | - | - | 0/2 |" in text
     assert "| vicreg | 0 | 3.000 | 4.000 | - | - | 1/1 |" in text
+    assert "| 0/2 (warned 1) |" in text  # variance+id: seed 1 warned during training, recovered
     assert "850 ± 50" in text and "10.5 ± 0.5" in text  # stopped step, training minutes
 
 
