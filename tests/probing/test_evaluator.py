@@ -263,3 +263,78 @@ def test_probe_mse_metric_equals_the_course_formula() -> None:
     assert float(mse_pixels_per_timestep(metric.compute()).mean()) == pytest.approx(
         course_px, rel=1e-6
     )
+
+
+def test_a_half_precision_cache_halves_the_bytes_and_keeps_the_scores(probe_data: Path) -> None:
+    from jepa_world.data.files import open_split
+
+    split = open_split(probe_data / "probe_normal/val")
+    cpu = torch.device("cpu")
+    full = compute_representations(OracleModel(4), split, cpu, batch_size=16)
+    for max_bytes in (None, 0):  # in RAM, then in a temporary file
+        extra = {} if max_bytes is None else {"max_cache_bytes": max_bytes}
+        half = compute_representations(
+            OracleModel(4), split, cpu, batch_size=16, cache_dtype=torch.float16, **extra
+        )
+        assert half.dtype == torch.float16 and half.element_size() * 2 == full.element_size()
+        torch.testing.assert_close(half.float(), full, rtol=1e-3, atol=1e-3)
+    settings = dict(sets=("normal", "expert"), epochs=2, progress=False)
+    exact = evaluate(OracleModel(16), probe_data, **settings).losses
+    halved = evaluate(OracleModel(16), probe_data, cache_dtype="float16", **settings).losses
+    for name in exact:
+        assert halved[name] == pytest.approx(exact[name], rel=0.01), name
+    with pytest.raises(ValueError, match="cache_dtype must be one of float32, float16"):
+        ProbeSettings(cache_dtype="float64")
+
+
+def test_each_cache_is_dropped_after_the_last_set_that_needs_it(probe_data: Path) -> None:
+    sets = ("normal", "wall", "wall_other", "expert")
+    settings = ProbeSettings(device="cpu", epochs=1, progress=False, max_cache_bytes=0)
+    runner = ProbeRunner(OracleModel(8), probe_data, settings)
+    size = {s: runner.cache_bytes(s) for s in ("probe_normal/train", "probe_expert/train")}
+    size.update({f"probe_{n}/val": runner.cache_bytes(f"probe_{n}/val") for n in sets})
+    assert runner.peak_disk_bytes(sets) == sum(size.values())
+    # With release the expert pair and the normal train split with one val split are the peaks.
+    normal_peak = size["probe_normal/train"] + max(size[f"probe_{n}/val"] for n in sets[:3])
+    expert_peak = size["probe_expert/train"] + size["probe_expert/val"]
+    assert runner.peak_disk_bytes(sets, release=True) == max(normal_peak, expert_peak)
+    assert size["probe_normal/train"] == 4 * 256 * 17 * 8  # float32, N x T x D
+    kept = ProbeRunner(OracleModel(8), probe_data, settings).run(sets)
+    released = runner.run(sets, release=True)
+    assert runner._representations == {}
+    assert released.losses == kept.losses
+    assert released.sets["wall"].n_train == 256  # read before the cache went
+
+
+def test_a_disk_too_small_for_the_cache_is_refused_before_any_work(
+    probe_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from jepa_world.probing import evaluator, representations
+    from jepa_world.probing.representations import CacheSpaceError
+
+    calls: list[int] = []
+
+    class Counting(OracleModel):
+        def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+            calls.append(states.shape[0])
+            return super().forward(states, actions)
+
+    tiny = SimpleNamespace(total=10**6, used=10**6 - 1000, free=1000)
+    monkeypatch.setattr(evaluator.shutil, "disk_usage", lambda _: tiny)
+    settings = dict(sets=("normal",), epochs=1, progress=False, max_cache_bytes=0)
+    with pytest.raises(CacheSpaceError, match=r"--cache_dtype float16") as caught:
+        evaluate(Counting(8), probe_data, **settings)
+    assert "GiB are free" in str(caught.value) and calls == []
+    # Small enough for RAM: nothing goes to disk, nothing is refused.
+    assert evaluate(Counting(8), probe_data, sets=("normal",), epochs=1, progress=False).losses
+    # The file itself is checked too (another process may fill the disk meanwhile).
+    monkeypatch.setattr(representations.shutil, "disk_usage", lambda _: tiny)
+    from jepa_world.data.files import open_split
+
+    split = open_split(probe_data / "probe_normal/val")
+    with pytest.raises(CacheSpaceError, match="probe_normal/val: its representations"):
+        compute_representations(
+            OracleModel(8), split, torch.device("cpu"), max_cache_bytes=0, name="probe_normal/val"
+        )

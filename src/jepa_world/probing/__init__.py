@@ -29,11 +29,13 @@ from jepa_world.probing.prober import (
     probe_lr,
 )
 from jepa_world.probing.report import format_table, read_metrics, write_metrics, write_report
+from jepa_world.probing.representations import CacheSpaceError
 from jepa_world.probing.results import ALL_SETS, PROBE_SETS, ProbeResult, RepeatedResult, SetResult
 from jepa_world.probing.splits import ProbeDataError
 
 __all__ = [
     "ALL_SETS",
+    "CacheSpaceError",
     "LOCATION_MEAN",
     "LOCATION_STD",
     "PROBE_SETS",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +35,9 @@ from jepa_world.probing.prober import (
     mse_pixels_per_timestep,
 )
 from jepa_world.probing.representations import (
+    CACHE_DTYPES,
     DEFAULT_MAX_CACHE_BYTES,
+    CacheSpaceError,
     compute_representations,
     fork_rng,
     resolve_device,
@@ -72,6 +76,8 @@ class ProbeSettings:
             it, to converge on fewer steps).
         forward_batch_size: Trajectories per forward pass of the frozen model (memory only).
         max_cache_bytes: Cached representations larger than this go to a temporary file.
+        cache_dtype: ``float32`` (the protocol's), or ``float16`` to keep the cached
+            representations in half the memory or disk (the prober still computes in float32).
         progress: Show progress bars.
     """
 
@@ -84,6 +90,7 @@ class ProbeSettings:
     base_lr: float = PROBE_BASE_LR
     forward_batch_size: int = 256
     max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES
+    cache_dtype: str = "float32"
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -94,6 +101,11 @@ class ProbeSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"ProbeSettings.{name} must be >= 1 or None (all), got {value}")
+        if self.cache_dtype not in CACHE_DTYPES:
+            raise ValueError(
+                f"ProbeSettings.cache_dtype must be one of {', '.join(CACHE_DTYPES)}, "
+                f"got {self.cache_dtype!r}"
+            )
         if not self.base_lr > 0:
             raise ValueError(f"ProbeSettings.base_lr must be > 0, got {self.base_lr}")
 
@@ -192,6 +204,7 @@ class ProbeRunner:
                 self.device,
                 batch_size=self.settings.forward_batch_size,
                 max_cache_bytes=self.settings.max_cache_bytes,
+                cache_dtype=CACHE_DTYPES[self.settings.cache_dtype],
                 name=relative,
                 progress=self.settings.progress,
             )
@@ -295,12 +308,71 @@ class ProbeRunner:
             examples=examples,
         )
 
-    def run(self, sets: Sequence[str] = ALL_SETS, require: Sequence[str] = ()) -> ProbeResult:
+    def cache_bytes(self, relative: str) -> int:
+        """Bytes the cached representations of a split take (all of it, whatever the shard)."""
+        horizon = int(self.split(relative).actions.shape[1]) + 1
+        element = torch.empty((), dtype=CACHE_DTYPES[self.settings.cache_dtype]).element_size()
+        return element * self._set_size(relative) * horizon * int(self.model.repr_dim)
+
+    def peak_disk_bytes(self, sets: Sequence[str], release: bool = False) -> int:
+        """The most temporary-file space scoring ``sets`` in order holds at once.
+
+        Caches up to ``max_cache_bytes`` stay in RAM and do not count; with ``release``, a
+        split's cache is dropped once no later set needs it (as :meth:`run` does).
+        """
+
+        def on_disk(split: str) -> int:
+            size = self.cache_bytes(split)
+            return size if size > self.settings.max_cache_bytes else 0
+
+        live = {split: on_disk(split) for split in self._representations}
+        peak = sum(live.values())
+        for i, name in enumerate(sets):
+            for split in (PROBE_SETS[name].train, PROBE_SETS[name].val):
+                live.setdefault(split, on_disk(split))
+            peak = max(peak, sum(live.values()))
+            if release:
+                later = {s for n in sets[i + 1 :] for s in (PROBE_SETS[n].train, PROBE_SETS[n].val)}
+                live = {split: size for split, size in live.items() if split in later}
+        return peak
+
+    def check_cache_space(self, sets: Sequence[str], release: bool = False) -> None:
+        """Refuse, before any work, a run whose cached representations cannot fit on disk."""
+        needed = self.peak_disk_bytes(sets, release)
+        if needed == 0:
+            return
+        folder = tempfile.gettempdir()
+        free = shutil.disk_usage(folder).free
+        if needed > free:
+            gib = 1024**3
+            raise CacheSpaceError(
+                f"probing {', '.join(sets)} with a {self.model.repr_dim}-number representation "
+                f"caches up to {needed / gib:.1f} GiB of representations at once in temporary "
+                f"files in {folder}, where {free / gib:.1f} GiB are free. Point TMPDIR at a "
+                "larger disk, keep the cache in half precision (--cache_dtype float16), or probe "
+                "fewer sets at a time (--sets)"
+            )
+
+    def release(self, name: str, later: Sequence[str]) -> None:
+        """Drop the cached representations of set ``name``'s splits that no set in ``later``
+        needs (their probers are kept)."""
+        needed = {s for n in later for s in (PROBE_SETS[n].train, PROBE_SETS[n].val)}
+        for split in (PROBE_SETS[name].train, PROBE_SETS[name].val):
+            if split not in needed:
+                self._representations.pop(split, None)
+
+    def run(
+        self, sets: Sequence[str] = ALL_SETS, require: Sequence[str] = (), release: bool = False
+    ) -> ProbeResult:
         """Evaluate ``sets``; those whose directories are missing are skipped with a note.
 
         Args:
             sets: Names among ``normal``, ``wall``, ``wall_other``, ``expert``.
             require: Sets that must be present: a missing one raises :class:`ProbeDataError`.
+            release: Drop each split's cached representations after the last set that needs
+                them (less memory and disk at once; a later call computes them again). First
+                checks that the temporary files the caches need fit on the disk
+                (:class:`CacheSpaceError` otherwise, before any work).
         """
         if not self.data_dir.is_dir():
             raise ProbeDataError(
@@ -311,6 +383,9 @@ class ProbeRunner:
         for name in require:
             if name in missing:
                 raise ProbeDataError(f"probe set {name!r} is required but {missing[name]}")
+        present = [name for name in sets if name not in missing]
+        if self.rank == 0 and self.world_size == 1:
+            self.check_cache_space(present, release)
         results: dict[str, SetResult] = {}
         with fork_rng(self.device):
             for name in sets:
@@ -320,6 +395,8 @@ class ProbeRunner:
                         self.notes.append(note)
                     continue
                 results[name] = self.evaluate_set(name)
+                if release:
+                    self.release(name, present[present.index(name) + 1 :])
         config = dataclasses.asdict(self.settings)
         config.update(data_dir=str(self.data_dir), device=str(self.device))
         return ProbeResult(
@@ -355,7 +432,7 @@ def evaluate(
         {'normal': 0.10, 'wall': 0.12, 'wall_other': 0.09, 'expert': 3.5}
     """
     settings = (settings or ProbeSettings()).replace(**changes)
-    return ProbeRunner(model, data_dir, settings).run(sets)
+    return ProbeRunner(model, data_dir, settings).run(sets, release=True)
 
 
 def evaluate_repeated(
@@ -380,5 +457,5 @@ def evaluate_repeated(
     runs = []
     for seed in seeds:
         runner.reseed(seed)
-        runs.append(runner.run(sets))
+        runs.append(runner.run(sets, release=seed == seeds[-1]))
     return RepeatedResult(runs=runs, seeds=seeds)

@@ -90,7 +90,8 @@ def train_prober(
             index = order[b * batch : (b + 1) * batch].to(representations.device)
             reps, tgts = representations[index], targets[index]
             reps, tgts = sample_timesteps(reps, tgts, sample_timesteps_above, generator)
-            reps, tgts = reps.to(device, non_blocking=True), tgts.to(device, non_blocking=True)
+            reps = reps.to(device, torch.float32, non_blocking=True)
+            tgts = tgts.to(device, non_blocking=True)
             for group in optimizer.param_groups:
                 group["lr"] = probe_lr(step, total_steps, base_lr, batch)
             loss = (prober(reps) - tgts).pow(2).mean()
@@ -182,7 +183,7 @@ def evaluate_prober(
     prober.eval()
     with torch.no_grad():
         for start in range(0, kept, batch):
-            reps = representations[start : start + batch].to(device)
+            reps = representations[start : start + batch].to(device, torch.float32)
             tgts = normalise_locations(locations[start : start + batch].float()).to(device)
             pred = prober(reps)
             metric.update(pred.cpu(), tgts.cpu())

@@ -3,13 +3,17 @@
 The course loop calls the frozen model on every probe batch in each of the 20 prober epochs.
 The model is deterministic and frozen, so its representations are the same every epoch: here
 they are computed once per split (in batches, under ``torch.no_grad`` and ``eval()``) and kept,
-in RAM or, when large, in an unlinked temporary file.
+in RAM or, when large, in an unlinked temporary file. Such a file's space is reserved when it is
+created, so a disk that is too small is reported at once, naming the split and the sizes, rather
+than killing the process midway.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +27,12 @@ from torch import Tensor, nn
 DEFAULT_MAX_CACHE_BYTES: int = 4 * 1024**3
 #: Cached representations are moved onto an accelerator only when smaller than this.
 DEVICE_CACHE_BYTES: int = 2 * 1024**3
+#: The element types a cache may be kept in (``float16`` halves its size).
+CACHE_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
+
+
+class CacheSpaceError(OSError):
+    """A split's representations do not fit where they would be cached."""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -71,14 +81,50 @@ def progress_bar(iterable: Any, enabled: bool, **kwargs: Any) -> Any:
     return tqdm(iterable, **kwargs)
 
 
-def empty_cache(shape: tuple[int, ...], max_bytes: int) -> Tensor:
-    """A float32 tensor in RAM, or backed by an unlinked temporary file when too large."""
-    nbytes = 4 * math.prod(shape)
+def empty_cache(
+    shape: tuple[int, ...],
+    max_bytes: int,
+    dtype: torch.dtype = torch.float32,
+    name: str = "split",
+) -> Tensor:
+    """A tensor in RAM, or backed by an unlinked temporary file when larger than ``max_bytes``.
+
+    The file's whole size is reserved at once (``posix_fallocate`` where the system has it), so
+    a full disk raises :class:`CacheSpaceError` here instead of failing while it is written.
+    """
+    nbytes = torch.empty((), dtype=dtype).element_size() * math.prod(shape)
     if nbytes <= max_bytes:
-        return torch.empty(shape, dtype=torch.float32)
+        return torch.empty(shape, dtype=dtype)
+    folder = tempfile.gettempdir()
+    free = shutil.disk_usage(folder).free
+    if nbytes > free:
+        raise CacheSpaceError(cache_space_message(name, shape, nbytes, folder, free))
     # The file is unlinked at creation; its space is freed when the mapping is dropped.
-    array = np.memmap(tempfile.TemporaryFile(), dtype=np.float32, mode="w+", shape=shape)
+    handle = tempfile.TemporaryFile()
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(handle.fileno(), 0, nbytes)
+        except OSError as err:
+            handle.close()
+            free = shutil.disk_usage(folder).free
+            message = cache_space_message(name, shape, nbytes, folder, free)
+            raise CacheSpaceError(f"{message} ({err.strerror})") from err
+    numpy_dtype = np.float16 if dtype == torch.float16 else np.float32
+    array = np.memmap(handle, dtype=numpy_dtype, mode="w+", shape=shape)
     return torch.from_numpy(array)
+
+
+def cache_space_message(
+    name: str, shape: tuple[int, ...], nbytes: int, folder: str, free: int
+) -> str:
+    gib = 1024**3
+    return (
+        f"{name}: its representations {shape} need {nbytes / gib:.1f} GiB, cached in a "
+        f"temporary file in {folder}, where {free / gib:.1f} GiB are free. Point TMPDIR at a "
+        "larger disk, keep the cache in half precision (--cache_dtype float16), probe fewer "
+        "sets at a time (--sets), or use fewer trajectories (--max_train / --max_val, which "
+        "leaves the protocol)"
+    )
 
 
 def first_frames(split: Any, start: int, stop: int) -> np.ndarray:
@@ -96,6 +142,7 @@ def compute_representations(
     name: str = "split",
     progress: bool = False,
     start: int = 0,
+    cache_dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """The frozen model's predicted representations ``(N, T, D)`` of a split, on the CPU.
 
@@ -111,13 +158,15 @@ def compute_representations(
         name: The split's name, for messages.
         progress: Show a progress bar.
         start: Begin at this trajectory: the rows are ``start`` to ``limit`` (or the end).
+        cache_dtype: The element type the representations are kept in (the model computes
+            in its own; ``torch.float16`` halves the cache).
     """
     n_total = int(split.actions.shape[0])
     n = n_total if limit is None else min(limit, n_total)
     first = min(max(start, 0), n)
     horizon = int(split.actions.shape[1]) + 1
     repr_dim = int(model.repr_dim)
-    out = empty_cache((n - first, horizon, repr_dim), max_cache_bytes)
+    out = empty_cache((n - first, horizon, repr_dim), max_cache_bytes, cache_dtype, name)
     with frozen(model):
         starts = range(first, n, batch_size)
         for start in progress_bar(starts, progress, desc=f"represent {name}", leave=False):
@@ -139,7 +188,13 @@ def compute_representations(
                     f"{name}: the model produced non-finite representations for trajectories "
                     f"{start}..{stop - 1}"
                 )
-            out[start - first : stop - first] = reps.float().cpu()
+            kept = reps.to(cache_dtype)
+            if kept.dtype != reps.dtype and not torch.isfinite(kept).all():
+                raise FloatingPointError(
+                    f"{name}: representations of trajectories {start}..{stop - 1} exceed the "
+                    f"range of {cache_dtype}; cache them in float32"
+                )
+            out[start - first : stop - first] = kept.cpu()
     return out
 
 
