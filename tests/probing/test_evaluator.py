@@ -311,8 +311,8 @@ def test_a_disk_too_small_for_the_cache_is_refused_before_any_work(
 ) -> None:
     from types import SimpleNamespace
 
-    from jepa_world.probing import evaluator, representations
-    from jepa_world.probing.representations import CacheSpaceError
+    from jepa_world.probing import cache_space
+    from jepa_world.probing.cache_space import CacheSpaceError
 
     calls: list[int] = []
 
@@ -322,15 +322,14 @@ def test_a_disk_too_small_for_the_cache_is_refused_before_any_work(
             return super().forward(states, actions)
 
     tiny = SimpleNamespace(total=10**6, used=10**6 - 1000, free=1000)
-    monkeypatch.setattr(evaluator.shutil, "disk_usage", lambda _: tiny)
+    monkeypatch.setattr(cache_space.shutil, "disk_usage", lambda _: tiny)
     settings = dict(sets=("normal",), epochs=1, progress=False, max_cache_bytes=0)
     with pytest.raises(CacheSpaceError, match=r"--cache_dtype float16") as caught:
         evaluate(Counting(8), probe_data, **settings)
-    assert "GiB are free" in str(caught.value) and calls == []
+    assert "GiB of temporary files in" in str(caught.value) and calls == []
     # Small enough for RAM: nothing goes to disk, nothing is refused.
     assert evaluate(Counting(8), probe_data, sets=("normal",), epochs=1, progress=False).losses
-    # The file itself is checked too (another process may fill the disk meanwhile).
-    monkeypatch.setattr(representations.shutil, "disk_usage", lambda _: tiny)
+    # Each file is checked too, when it is created.
     from jepa_world.data.files import open_split
 
     split = open_split(probe_data / "probe_normal/val")

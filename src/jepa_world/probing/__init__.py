@@ -3,10 +3,12 @@
 - :mod:`~jepa_world.probing.prober`: the prober, normalisation, schedule, subsampling, metric.
 - :mod:`~jepa_world.probing.results`: the course's sets and the result types.
 - :mod:`~jepa_world.probing.representations`: the frozen model's representations, cached.
+- :mod:`~jepa_world.probing.cache_space`: room for those caches, checked before a run.
 - :mod:`~jepa_world.probing.fitting`: training and scoring a prober on them.
 - :mod:`~jepa_world.probing.splits`: opening the probe splits of a data directory.
+- :mod:`~jepa_world.probing.settings`: :class:`ProbeSettings`, every knob a caller may change.
 - :mod:`~jepa_world.probing.evaluator`: :func:`evaluate` (the protocol on a data directory),
-  :class:`ProbeSettings`, :class:`ProbeRunner`, :func:`evaluate_repeated`.
+  :class:`ProbeRunner`, :func:`evaluate_repeated`.
 - :mod:`~jepa_world.probing.course`: the course template's ``ProbingEvaluator`` interface.
 - :mod:`~jepa_world.probing.baselines`: :class:`MockModel` (ceiling) and :class:`OracleModel`
   (floor).
@@ -18,6 +20,7 @@
 """
 
 from jepa_world.probing.baselines import MockModel, OracleModel
+from jepa_world.probing.cache_space import CacheSpaceError
 from jepa_world.probing.course import ProbingConfig, ProbingEvaluator
 from jepa_world.probing.evaluator import ProbeRunner, ProbeSettings, evaluate, evaluate_repeated
 from jepa_world.probing.prober import (
@@ -29,7 +32,6 @@ from jepa_world.probing.prober import (
     probe_lr,
 )
 from jepa_world.probing.report import format_table, read_metrics, write_metrics, write_report
-from jepa_world.probing.representations import CacheSpaceError
 from jepa_world.probing.results import ALL_SETS, PROBE_SETS, ProbeResult, RepeatedResult, SetResult
 from jepa_world.probing.splits import ProbeDataError
 

@@ -5,7 +5,8 @@
 on the course's probe sets. Every knob of the protocol that a caller may change is a field of
 :class:`ProbeSettings`. :class:`ProbeRunner` does the work: it computes each split's
 representations once (:mod:`~jepa_world.probing.representations`), trains a prober per
-training split (:mod:`~jepa_world.probing.fitting`) and scores each set. Same protocol as the
+training split (:mod:`~jepa_world.probing.fitting`) and scores each set;
+:class:`ProbeSettings` lives in :mod:`~jepa_world.probing.settings` and is importable from here. Same protocol as the
 course loop, about 20 times less model time.
 """
 
@@ -13,11 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +24,14 @@ import torch
 from torch import Tensor, nn
 
 from jepa_world.models.world_model import count_parameters
+from jepa_world.probing.cache_space import peak_bytes, require_free
 from jepa_world.probing.fitting import evaluate_prober, shard_starts, train_prober
 from jepa_world.probing.prober import (
-    PROBE_BASE_LR,
-    PROBE_BATCH_SIZE,
-    PROBE_EPOCHS,
     Prober,
     mse_pixels_per_timestep,
 )
 from jepa_world.probing.representations import (
     CACHE_DTYPES,
-    DEFAULT_MAX_CACHE_BYTES,
-    CacheSpaceError,
     compute_representations,
     fork_rng,
     resolve_device,
@@ -52,6 +46,7 @@ from jepa_world.probing.results import (
     SetResult,
     TrajectoryExamples,
 )
+from jepa_world.probing.settings import ProbeSettings
 from jepa_world.probing.splits import (
     ProbeDataError,
     missing_splits,
@@ -59,63 +54,6 @@ from jepa_world.probing.splits import (
     split_layouts,
     split_locations,
 )
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """How the protocol is run. The defaults are the protocol's (and the course's).
-
-    Attributes:
-        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``... The model is moved there.
-        epochs: Prober training epochs (20 in the protocol).
-        batch_size: Prober batch size (64 in the protocol), for training and scoring.
-        seed: Seeds each prober's initialisation, shuffling and timestep draws.
-        max_train: Train each prober on at most this many trajectories (None: all).
-        max_val: Score at most this many trajectories per set (None: all).
-        base_lr: Prober learning rate for batch 256 (2e-4 in the protocol; only monitors change
-            it, to converge on fewer steps).
-        forward_batch_size: Trajectories per forward pass of the frozen model (memory only).
-        max_cache_bytes: Cached representations larger than this go to a temporary file.
-        cache_dtype: ``float32`` (the protocol's), or ``float16`` to keep the cached
-            representations in half the memory or disk (the prober still computes in float32).
-        progress: Show progress bars.
-    """
-
-    device: str = "auto"
-    epochs: int = PROBE_EPOCHS
-    batch_size: int = PROBE_BATCH_SIZE
-    seed: int = 0
-    max_train: int | None = None
-    max_val: int | None = None
-    base_lr: float = PROBE_BASE_LR
-    forward_batch_size: int = 256
-    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES
-    cache_dtype: str = "float32"
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "forward_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"ProbeSettings.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_train", "max_val"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"ProbeSettings.{name} must be >= 1 or None (all), got {value}")
-        if self.cache_dtype not in CACHE_DTYPES:
-            raise ValueError(
-                f"ProbeSettings.cache_dtype must be one of {', '.join(CACHE_DTYPES)}, "
-                f"got {self.cache_dtype!r}"
-            )
-        if not self.base_lr > 0:
-            raise ValueError(f"ProbeSettings.base_lr must be > 0, got {self.base_lr}")
-
-    def replace(self, **changes: Any) -> ProbeSettings:
-        """A copy with ``changes`` applied (unknown names are refused)."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            names = ", ".join(f.name for f in dataclasses.fields(self))
-            raise TypeError(f"unknown probe setting(s) {sorted(unknown)}; expected some of {names}")
-        return dataclasses.replace(self, **changes)
 
 
 class ProbeRunner:
@@ -325,33 +263,15 @@ class ProbeRunner:
             size = self.cache_bytes(split)
             return size if size > self.settings.max_cache_bytes else 0
 
-        live = {split: on_disk(split) for split in self._representations}
-        peak = sum(live.values())
-        for i, name in enumerate(sets):
-            for split in (PROBE_SETS[name].train, PROBE_SETS[name].val):
-                live.setdefault(split, on_disk(split))
-            peak = max(peak, sum(live.values()))
-            if release:
-                later = {s for n in sets[i + 1 :] for s in (PROBE_SETS[n].train, PROBE_SETS[n].val)}
-                live = {split: size for split, size in live.items() if split in later}
-        return peak
+        steps = [(PROBE_SETS[name].train, PROBE_SETS[name].val) for name in sets]
+        return peak_bytes(steps, on_disk, held=self._representations, release=release)
 
     def check_cache_space(self, sets: Sequence[str], release: bool = False) -> None:
         """Refuse, before any work, a run whose cached representations cannot fit on disk."""
-        needed = self.peak_disk_bytes(sets, release)
-        if needed == 0:
-            return
-        folder = tempfile.gettempdir()
-        free = shutil.disk_usage(folder).free
-        if needed > free:
-            gib = 1024**3
-            raise CacheSpaceError(
-                f"probing {', '.join(sets)} with a {self.model.repr_dim}-number representation "
-                f"caches up to {needed / gib:.1f} GiB of representations at once in temporary "
-                f"files in {folder}, where {free / gib:.1f} GiB are free. Point TMPDIR at a "
-                "larger disk, keep the cache in half precision (--cache_dtype float16), or probe "
-                "fewer sets at a time (--sets)"
-            )
+        require_free(
+            self.peak_disk_bytes(sets, release),
+            f"probing {', '.join(sets)} with a {self.model.repr_dim}-number representation",
+        )
 
     def release(self, name: str, later: Sequence[str]) -> None:
         """Drop the cached representations of set ``name``'s splits that no set in ``later``

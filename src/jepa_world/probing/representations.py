@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from jepa_world.probing.cache_space import CacheSpaceError, require_free, reserve
+
 #: Above this many bytes, cached representations go to an unlinked temporary file on disk
 #: (memory-mapped) instead of RAM.
 DEFAULT_MAX_CACHE_BYTES: int = 4 * 1024**3
@@ -29,10 +29,6 @@ DEFAULT_MAX_CACHE_BYTES: int = 4 * 1024**3
 DEVICE_CACHE_BYTES: int = 2 * 1024**3
 #: The element types a cache may be kept in (``float16`` halves its size).
 CACHE_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
-
-
-class CacheSpaceError(OSError):
-    """A split's representations do not fit where they would be cached."""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -95,36 +91,18 @@ def empty_cache(
     nbytes = torch.empty((), dtype=dtype).element_size() * math.prod(shape)
     if nbytes <= max_bytes:
         return torch.empty(shape, dtype=dtype)
-    folder = tempfile.gettempdir()
-    free = shutil.disk_usage(folder).free
-    if nbytes > free:
-        raise CacheSpaceError(cache_space_message(name, shape, nbytes, folder, free))
+    what = f"{name}: its representations {shape}"
+    require_free(nbytes, what)
     # The file is unlinked at creation; its space is freed when the mapping is dropped.
     handle = tempfile.TemporaryFile()
-    if hasattr(os, "posix_fallocate"):
-        try:
-            os.posix_fallocate(handle.fileno(), 0, nbytes)
-        except OSError as err:
-            handle.close()
-            free = shutil.disk_usage(folder).free
-            message = cache_space_message(name, shape, nbytes, folder, free)
-            raise CacheSpaceError(f"{message} ({err.strerror})") from err
+    try:
+        reserve(handle, nbytes, what)
+    except CacheSpaceError:
+        handle.close()
+        raise
     numpy_dtype = np.float16 if dtype == torch.float16 else np.float32
     array = np.memmap(handle, dtype=numpy_dtype, mode="w+", shape=shape)
     return torch.from_numpy(array)
-
-
-def cache_space_message(
-    name: str, shape: tuple[int, ...], nbytes: int, folder: str, free: int
-) -> str:
-    gib = 1024**3
-    return (
-        f"{name}: its representations {shape} need {nbytes / gib:.1f} GiB, cached in a "
-        f"temporary file in {folder}, where {free / gib:.1f} GiB are free. Point TMPDIR at a "
-        "larger disk, keep the cache in half precision (--cache_dtype float16), probe fewer "
-        "sets at a time (--sets), or use fewer trajectories (--max_train / --max_val, which "
-        "leaves the protocol)"
-    )
 
 
 def first_frames(split: Any, start: int, stop: int) -> np.ndarray:
