@@ -337,3 +337,20 @@ def test_a_disk_too_small_for_the_cache_is_refused_before_any_work(
         compute_representations(
             OracleModel(8), split, torch.device("cpu"), max_cache_bytes=0, name="probe_normal/val"
         )
+
+
+def test_caches_already_held_are_not_asked_for_twice(
+    probe_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from jepa_world.probing import cache_space
+    from jepa_world.probing.cache_space import CacheSpaceError
+
+    settings = ProbeSettings(device="cpu", epochs=1, progress=False, max_cache_bytes=0)
+    runner = ProbeRunner(OracleModel(8), probe_data, settings)
+    first = runner.run(("normal",))  # holds probe_normal/train and /val on disk
+    monkeypatch.setattr(cache_space.shutil, "disk_usage", lambda _: SimpleNamespace(free=1000))
+    assert runner.run(("normal",)).losses == first.losses  # nothing new to cache
+    with pytest.raises(CacheSpaceError, match="probing wall"):
+        runner.run(("wall",))  # probe_wall/val is new

@@ -252,24 +252,26 @@ class ProbeRunner:
         element = torch.empty((), dtype=CACHE_DTYPES[self.settings.cache_dtype]).element_size()
         return element * self._set_size(relative) * horizon * int(self.model.repr_dim)
 
+    def _disk_bytes(self, split: str) -> int:
+        """What a split's cache takes on disk: 0 when it is small enough for RAM."""
+        size = self.cache_bytes(split)
+        return size if size > self.settings.max_cache_bytes else 0
+
     def peak_disk_bytes(self, sets: Sequence[str], release: bool = False) -> int:
-        """The most temporary-file space scoring ``sets`` in order holds at once.
+        """The most temporary-file space scoring ``sets`` in order holds at once (caches held
+        already included).
 
         Caches up to ``max_cache_bytes`` stay in RAM and do not count; with ``release``, a
         split's cache is dropped once no later set needs it (as :meth:`run` does).
         """
-
-        def on_disk(split: str) -> int:
-            size = self.cache_bytes(split)
-            return size if size > self.settings.max_cache_bytes else 0
-
         steps = [(PROBE_SETS[name].train, PROBE_SETS[name].val) for name in sets]
-        return peak_bytes(steps, on_disk, held=self._representations, release=release)
+        return peak_bytes(steps, self._disk_bytes, held=self._representations, release=release)
 
     def check_cache_space(self, sets: Sequence[str], release: bool = False) -> None:
         """Refuse, before any work, a run whose cached representations cannot fit on disk."""
+        held = sum(self._disk_bytes(split) for split in self._representations)  # already taken
         require_free(
-            self.peak_disk_bytes(sets, release),
+            self.peak_disk_bytes(sets, release) - held,
             f"probing {', '.join(sets)} with a {self.model.repr_dim}-number representation",
         )
 
