@@ -58,8 +58,8 @@ def test_a_run_that_does_not_fit_is_refused_with_what_to_do(
 
 def test_reserving_more_than_the_disk_holds_names_the_cache() -> None:
     with tempfile.TemporaryFile() as handle:
-        reserve(handle, 4096, "probe_normal/val")
-        assert handle.seek(0, 2) == 4096  # the space is claimed at once
+        reserve(handle, 4096, "probe_normal/val")  # no error where the space exists
         if hasattr(cache_space.os, "posix_fallocate"):
+            assert handle.seek(0, 2) == 4096  # the space is claimed at once
             with pytest.raises(CacheSpaceError, match="probe_normal/val needs"):
                 reserve(handle, 2**62, "probe_normal/val")
