@@ -5,9 +5,9 @@
 on the course's probe sets. Every knob of the protocol that a caller may change is a field of
 :class:`ProbeSettings`. :class:`ProbeRunner` does the work: it computes each split's
 representations once (:mod:`~jepa_world.probing.representations`), trains a prober per
-training split (:mod:`~jepa_world.probing.fitting`) and scores each set;
-:class:`ProbeSettings` lives in :mod:`~jepa_world.probing.settings` and is importable from here. Same protocol as the
-course loop, about 20 times less model time.
+training split (:mod:`~jepa_world.probing.fitting`) and scores each set. Same protocol as the
+course loop, about 20 times less model time. :class:`ProbeSettings` lives in
+:mod:`~jepa_world.probing.settings` and is importable from here too.
 """
 
 from __future__ import annotations
