@@ -179,6 +179,11 @@ def plot_mse(results: dict[str, list[dict[str, Any]]], rows: list[dict], out: Pa
     save_figure(fig, out)
 
 
+def _thousands(x: float, _pos: int | None = None) -> str:
+    """Tick label for a step count: 12000 -> "12k" (full numbers run into each other)."""
+    return f"{x / 1000:g}k" if x else "0"
+
+
 def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
     bases = sorted({n.removesuffix("+id") for n in results}, key=lambda b: variant_order(b))
     fig, axes = plt.subplots(2, len(bases), figsize=(3.4 * len(bases), 6), squeeze=False)
@@ -196,6 +201,8 @@ def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
                     axes[row][col].plot(steps, values, style, color=f"C{k}", label=label)
         axes[0][col].set_title(base)
         axes[1][col].set_xlabel("step")
+        for row in range(2):
+            axes[row][col].xaxis.set_major_formatter(_thousands)
         axes[0][col].legend(fontsize=6)
     axes[0][0].set_ylabel("val/loss (the strategy's own)")
     axes[1][0].set_ylabel("val/embedding_std")
