@@ -19,6 +19,11 @@ rank)::
 
     python benchmarks/strategy_summary.py runs/convergence/seed0 runs/convergence/seed1 \\
         --png docs/results_convergence
+
+``--records DIR`` keeps what the summary needs of each result (the probe MSEs, the embedding
+statistics and spectrum, the validation curves) as ``DIR/seed<S>/<variant>/result.json``, a few
+kilobytes each; those folders are read back like ``--out`` folders, so a comparison whose runs
+were made on several machines is summarised from ``docs/convergence/seed0`` and ``seed1``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plot_results import save_figure, scalars  # noqa: E402
+
+from jepa_world.io import atomic_write_text  # noqa: E402
 
 SETS = ("normal", "wall", "wall_other", "expert")
 #: Order of the strategies in tables and plots (``benchmarks/strategies.py``'s).
@@ -184,19 +191,70 @@ def _thousands(x: float, _pos: int | None = None) -> str:
     return f"{x / 1000:g}k" if x else "0"
 
 
+CURVE_TAGS = ("val/loss", "val/embedding_std")
+
+
+def run_curves(result: dict[str, Any]) -> dict[str, list[list[float]]]:
+    """The training curves of a result: tag -> ``[step, value]`` pairs, in step order.
+
+    Taken from the result itself when it carries them (a record written by ``--records``),
+    otherwise from the TensorBoard files of its run folder; empty when neither has them.
+    """
+    if "curves" in result:
+        return result["curves"]
+    run = Path(result["folder"]) / "run"
+    curves = {}
+    for tag in CURVE_TAGS:
+        steps, values = scalars(run, tag) if run.is_dir() else ([], [])
+        # A resumed run logs the steps redone after its checkpoint twice: keep the later value
+        # of each step (event files are read in the order written).
+        latest = dict(zip(steps, values, strict=True))
+        curves[tag] = [[k, latest[k]] for k in sorted(latest)]
+    return curves
+
+
+def write_records(
+    results: dict[str, list[dict[str, Any]]], out: Path, overwrite: bool
+) -> list[Path]:
+    """Write every result, its curves included, to ``out/seed<S>/<variant>/result.json``.
+
+    A record is what the summary needs without the run folder (checkpoints, TensorBoard files),
+    small enough to keep beside the figures, so that a comparison built over several machines
+    can be summarised again. A record that exists with other contents is replaced only with
+    ``overwrite``; one with the same contents is left alone. Returns the files written.
+    """
+    planned = []
+    for runs in results.values():
+        for result in runs:
+            record = {k: v for k, v in result.items() if k != "folder"}
+            record["curves"] = run_curves(result)
+            path = out / f"seed{result.get('seed', 0)}" / result["name"] / "result.json"
+            text = json.dumps(record, indent=2) + "\n"
+            if path.is_file() and path.read_text() != text and not overwrite:
+                raise FileExistsError(
+                    f"{path} exists with other contents; pass --overwrite to replace it"
+                )
+            planned.append((path, text))
+    written = []
+    for path, text in planned:
+        if path.is_file() and path.read_text() == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+        written.append(path)
+    return written
+
+
 def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
     bases = sorted({n.removesuffix("+id") for n in results}, key=lambda b: variant_order(b))
     fig, axes = plt.subplots(2, len(bases), figsize=(3.4 * len(bases), 6), squeeze=False)
     for col, base in enumerate(bases):
         for name, style in ((base, "--"), (f"{base}+id", "-")):
             for k, result in enumerate(results.get(name, [])):
-                run = Path(result["folder"]) / "run"
-                for row, tag in enumerate(("val/loss", "val/embedding_std")):
-                    steps, values = scalars(run, tag) if run.is_dir() else ([], [])
-                    # A resumed run logs the steps redone after its checkpoint twice: keep the
-                    # later value of each step (event files are read in the order written).
-                    latest = dict(zip(steps, values, strict=True))
-                    steps, values = sorted(latest), [latest[k] for k in sorted(latest)]
+                curves = run_curves(result)
+                for row, tag in enumerate(CURVE_TAGS):
+                    points = curves.get(tag, [])
+                    steps, values = [p[0] for p in points], [p[1] for p in points]
                     label = f"{name} seed {result.get('seed', 0)}"
                     axes[row][col].plot(steps, values, style, color=f"C{k}", label=label)
         axes[0][col].set_title(base)
@@ -242,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replace figures of these names that already exist (refused otherwise)",
     )
+    parser.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="also write every result with its training curves to "
+        "RECORDS/seed<S>/<variant>/result.json: small files to keep (docs/convergence), which "
+        "this script reads back like an --out folder when the runs themselves are gone",
+    )
     args = parser.parse_args(argv)
     figures = (
         [Path(f"{args.png}_{part}.png") for part in ("mse", "curves", "spectra")]
@@ -262,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             "no finished variant (no */result.json) in " + ", ".join(map(str, args.folders))
         )
+    if args.records is not None:
+        try:
+            written = write_records(results, args.records, args.overwrite)
+        except FileExistsError as err:
+            parser.error(str(err))
+        print(f"wrote {len(written)} record(s) under {args.records}")
     rows = summarise(results)
     print(table(rows))
     print("\nDifferences larger than the seed spread (ranges over the seeds that do not overlap):")

@@ -116,3 +116,46 @@ def test_bad_folders_are_named(tmp_path: Path, two_seeds: list[Path], capsys) ->
     with pytest.raises(SystemExit):
         strategy_summary.main([str(tmp_path / "empty")])
     assert "no finished variant" in capsys.readouterr().err
+
+
+def test_records_keep_the_curves_and_read_back_like_runs(
+    two_seeds: list[Path], tmp_path: Path, capsys
+) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(two_seeds[0] / "sigreg+id" / "run"))
+    for step, loss in ((1000, 2.0), (2000, 1.5), (2000, 1.25)):  # a resumed run redid step 2000
+        writer.add_scalar("val/loss", loss, step)
+    writer.close()
+    records = tmp_path / "records"
+    assert strategy_summary.main([*map(str, two_seeds), "--records", str(records)]) == 0
+    first = capsys.readouterr().out
+    kept = json.loads((records / "seed0" / "sigreg+id" / "result.json").read_text())
+    assert kept["curves"]["val/loss"] == [[1000, 2.0], [2000, 1.25]]
+    assert kept["curves"]["val/embedding_std"] == []
+    assert "folder" not in kept
+    assert len(list(records.glob("seed*/*/result.json"))) == 5
+
+    # The run folders gone, the records give the same table and the same curves.
+    again = strategy_summary.load_results([records / "seed0", records / "seed1"])
+    assert strategy_summary.run_curves(again["sigreg+id"][0])["val/loss"] == [
+        [1000, 2.0],
+        [2000, 1.25],
+    ]
+    assert strategy_summary.main([str(records / "seed0"), str(records / "seed1")]) == 0
+    table_lines = [line for line in first.splitlines() if line.startswith("|")]
+    assert table_lines == [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("|")
+    ]
+
+    # The same records again: nothing to write; a record that differs is kept unless --overwrite.
+    assert strategy_summary.main([*map(str, two_seeds), "--records", str(records)]) == 0
+    assert "wrote 0 record(s)" in capsys.readouterr().out
+    changed = records / "seed1" / "variance+id" / "result.json"
+    changed.write_text("{}")
+    with pytest.raises(SystemExit):
+        strategy_summary.main([*map(str, two_seeds), "--records", str(records)])
+    assert str(changed) in capsys.readouterr().err and changed.read_text() == "{}"
+    args = [*map(str, two_seeds), "--records", str(records), "--overwrite"]
+    assert strategy_summary.main(args) == 0
+    assert json.loads(changed.read_text())["seed"] == 1
