@@ -254,14 +254,24 @@ def plot_curves(results: dict[str, list[dict[str, Any]]], out: Path) -> None:
                 curves = run_curves(result)
                 for row, tag in enumerate(CURVE_TAGS):
                     points = curves.get(tag, [])
+                    if not points:
+                        continue
                     steps, values = [p[0] for p in points], [p[1] for p in points]
                     label = f"{name} seed {result.get('seed', 0)}"
                     axes[row][col].plot(steps, values, style, color=f"C{k}", label=label)
         axes[0][col].set_title(base)
         axes[1][col].set_xlabel("step")
         for row in range(2):
-            axes[row][col].xaxis.set_major_formatter(_thousands)
-        axes[0][col].legend(fontsize=6)
+            ax = axes[row][col]
+            if not ax.lines:  # records without curves (their run folders were not kept)
+                ax.text(
+                    0.5, 0.5, "no curves kept", ha="center", va="center", transform=ax.transAxes
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+            ax.xaxis.set_major_formatter(_thousands)
+        if axes[0][col].lines:
+            axes[0][col].legend(fontsize=6)
     axes[0][0].set_ylabel("val/loss (the strategy's own)")
     axes[1][0].set_ylabel("val/embedding_std")
     fig.suptitle("Training curves (dashed: without inverse dynamics)")
