@@ -223,22 +223,23 @@ def write_records(
     can be summarised again. A record that exists with other contents is replaced only with
     ``overwrite``; one with the same contents is left alone. Returns the files written.
     """
-    planned = []
+    changed = []  # checked in full before anything is written
     for runs in results.values():
         for result in runs:
             record = {k: v for k, v in result.items() if k != "folder"}
             record["curves"] = run_curves(result)
             path = out / f"seed{result.get('seed', 0)}" / result["name"] / "result.json"
             text = json.dumps(record, indent=2) + "\n"
-            if path.is_file() and path.read_text() != text and not overwrite:
+            old = path.read_text() if path.is_file() else None
+            if old == text:
+                continue
+            if old is not None and not overwrite:
                 raise FileExistsError(
                     f"{path} exists with other contents; pass --overwrite to replace it"
                 )
-            planned.append((path, text))
+            changed.append((path, text))
     written = []
-    for path, text in planned:
-        if path.is_file() and path.read_text() == text:
-            continue
+    for path, text in changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)
         written.append(path)
