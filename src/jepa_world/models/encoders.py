@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from jepa_world.checks import check_positive
+
 #: Peak of the agent blob and value of wall pixels in raw frames (protocol §1, ≈ 1 / (2π·1.3²)).
 RAW_PEAK: float = 0.0942
 #: Shape of one rendered frame: (channels, height, width).
@@ -29,12 +31,6 @@ def check_frames(frames: Tensor, owner: str) -> None:
             f"{owner}: expected frames of shape (N, {', '.join(map(str, FRAME_SHAPE))}), "
             f"got {tuple(frames.shape)}"
         )
-
-
-def _positive(owner: str, **values: int | float) -> None:
-    for name, value in values.items():
-        if value <= 0:
-            raise ValueError(f"{owner}: {name} must be positive, got {value}")
 
 
 def _channels(owner: str, name: str, channels: Sequence[int]) -> tuple[int, ...]:
@@ -104,7 +100,7 @@ class ConvEncoder(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _positive(name, repr_dim=repr_dim, wall_dim=wall_dim, input_scale=input_scale)
+        check_positive(name, repr_dim=repr_dim, wall_dim=wall_dim, input_scale=input_scale)
         if wall_dim >= repr_dim:
             raise ValueError(
                 f"{name}: wall_dim ({wall_dim}) must be smaller than repr_dim ({repr_dim}) to leave "
@@ -212,7 +208,7 @@ class ResNetEncoder(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _positive(
+        check_positive(
             name, repr_dim=repr_dim, blocks_per_stage=blocks_per_stage, input_scale=input_scale
         )
         stages = _channels(name, "widths", widths)

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from jepa_world.checks import check_positive
 from jepa_world.env.geometry import IMAGE_SIZE
 from jepa_world.models.encoders import RAW_PEAK, check_frames
 from jepa_world.models.predictors import check_step_inputs
@@ -97,13 +98,6 @@ def coordinate_maps(like: Tensor, grid: Tensor) -> Tensor:
 def gated_residual(state: Tensor, gate_logit: Tensor, temperature: Tensor, delta: Tensor) -> Tensor:
     """``state + sigmoid(temperature · gate_logit) · delta``."""
     return state + torch.sigmoid(temperature * gate_logit) * delta
-
-
-def check_positive(owner: str, **values: int | float) -> None:
-    """Raise a ValueError naming ``owner`` and the argument unless every value is positive."""
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}: {name} must be positive, got {value}")
 
 
 # ---------------------------------------------------------------------------------------------

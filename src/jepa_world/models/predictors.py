@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from jepa_world.checks import check_positive
+
 
 def check_step_inputs(
     z: Tensor, action: Tensor, repr_dim: int, action_dim: int, owner: str
@@ -23,12 +25,6 @@ def check_step_inputs(
             f"{owner}: expected action of shape ({z.shape[0]}, {action_dim}) to go with z of "
             f"shape {tuple(z.shape)}, got {tuple(action.shape)}"
         )
-
-
-def _positive(owner: str, **values: int) -> None:
-    for name, value in values.items():
-        if value < 1:
-            raise ValueError(f"{owner}: {name} must be a positive integer, got {value}")
 
 
 class MLPPredictor(nn.Module):
@@ -61,7 +57,7 @@ class MLPPredictor(nn.Module):
         action_embed_dim: int = 32,
     ) -> None:
         super().__init__()
-        _positive(
+        check_positive(
             type(self).__name__,
             repr_dim=repr_dim,
             hidden_dim=hidden_dim,
@@ -119,7 +115,7 @@ class GRUPredictor(nn.Module):
         action_embed_dim: int = 32,
     ) -> None:
         super().__init__()
-        _positive(
+        check_positive(
             type(self).__name__,
             repr_dim=repr_dim,
             hidden_dim=hidden_dim,

@@ -26,11 +26,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from jepa_world.checks import check_positive
 from jepa_world.env.geometry import IMAGE_SIZE
 from jepa_world.models.encoders import RAW_PEAK, check_frames
 from jepa_world.models.generic import (
     KeypointBranch,
-    check_positive,
     coordinate_maps,
     map_grid,
 )

@@ -101,19 +101,6 @@ def check_strategy_inputs(
         raise ValueError(f"{owner}: expected actions of shape ({b}, {t - 1}, A), got {shapes}")
 
 
-def check_non_negative(owner: str, **values: float) -> None:
-    """Raise a ValueError naming the field for every negative (or NaN) weight or margin."""
-    for name, value in values.items():
-        if not value >= 0:
-            raise ValueError(f"{owner}: {name} must be >= 0, got {value}")
-
-
-def check_positive(owner: str, **values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}: {name} must be > 0, got {value}")
-
-
 # ---------------------------------------------------------------------------------------------
 # Shared maths (plain functions, testable without a model)
 # ---------------------------------------------------------------------------------------------

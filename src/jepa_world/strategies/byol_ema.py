@@ -20,13 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from jepa_world.checks import check_non_negative, check_positive
 from jepa_world.models.world_model import encode_sequence
 from jepa_world.schedules import cosine_between
 from jepa_world.strategies.base import (
     LossStrategy,
     StrategyOutput,
-    check_non_negative,
-    check_positive,
     flatten_batch,
     variance_hinge,
 )

@@ -13,11 +13,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from jepa_world.checks import check_non_negative, check_positive
 from jepa_world.strategies.base import (
     LossStrategy,
     StrategyOutput,
-    check_non_negative,
-    check_positive,
     prediction_mse,
 )
 from jepa_world.strategies.distributed import gather_batch

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from jepa_world.strategies.base import LossStrategy, StrategyOutput, check_non_negative
+from jepa_world.checks import check_non_negative
+from jepa_world.strategies.base import LossStrategy, StrategyOutput
 
 
 class InverseDynamics(LossStrategy):

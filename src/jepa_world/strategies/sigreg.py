@@ -17,11 +17,10 @@ import math
 import torch
 from torch import Tensor
 
+from jepa_world.checks import check_non_negative, check_positive
 from jepa_world.strategies.base import (
     LossStrategy,
     StrategyOutput,
-    check_non_negative,
-    check_positive,
     flatten_batch,
     prediction_mse,
 )

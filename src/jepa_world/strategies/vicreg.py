@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from jepa_world.checks import check_non_negative, check_positive
 from jepa_world.strategies.base import (
     LossStrategy,
     StrategyOutput,
-    check_non_negative,
-    check_positive,
     covariance_penalty,
     flatten_batch,
     prediction_mse,
