@@ -46,6 +46,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ import numpy as np
 import torch
 import yaml
 
-from jepa_world.checkpoints import read_checkpoint
+from jepa_world.checkpoints import CheckpointError, read_checkpoint
 from jepa_world.data.files import open_split
 from jepa_world.io import atomic_write_text
 from jepa_world.models import load_world_model
@@ -118,13 +119,20 @@ def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, An
     return out
 
 
-def run(cmd: list[str], log: Path, env: dict[str, str], clock: Path | None = None) -> float:
+def run(
+    cmd: list[str],
+    log: Path,
+    env: dict[str, str],
+    clock: Path | None = None,
+    report: Callable[[], None] | None = None,
+) -> float:
     """Run ``cmd``, its output streamed into ``log`` (appended); return its seconds. Raises on failure.
 
     The output goes to ``log`` as it comes, so a run killed midway leaves what it printed (the
     collapse monitor's warnings, say). With ``clock``, the seconds spent so far are written
     there every :data:`CLOCK_INTERVAL` seconds (``{"done": ..., "running": ...}``, see
-    :func:`seconds_so_far`), so the time of a run killed midway is not lost either.
+    :func:`seconds_so_far`), so the time of a run killed midway is not lost either. ``report``
+    is called at the same interval (:class:`FitProgress` prints the training's progress).
     """
     done = seconds_so_far(clock) if clock is not None else 0.0
     tic = time.perf_counter()
@@ -140,6 +148,8 @@ def run(cmd: list[str], log: Path, env: dict[str, str], clock: Path | None = Non
                 if clock is not None:
                     running = time.perf_counter() - tic
                     atomic_write_text(clock, json.dumps({"done": done, "running": running}))
+                if report is not None:
+                    report()
         out.write("\n")
     seconds = time.perf_counter() - tic
     finished = proc.returncode == 0
@@ -149,6 +159,53 @@ def run(cmd: list[str], log: Path, env: dict[str, str], clock: Path | None = Non
     if not finished:
         raise RuntimeError(f"{cmd[0]} {cmd[1]} failed (exit {proc.returncode}); see {log}")
     return seconds
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """The ``global_step`` saved in a checkpoint, or ``None`` if it cannot be read (yet)."""
+    try:
+        return int(read_checkpoint(path)["global_step"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
+def progress_line(name: str, step: int, total: int, first_step: int, seconds: float) -> str:
+    """``[name] step S of T, M min into this attempt; at most about L min to go at this pace``.
+
+    The pace is this attempt's (steps since ``first_step``, where a resumed attempt began, over
+    its ``seconds``); "at most" because early stopping may end the run before ``total``.
+    """
+    line = f"[{name}] step {step:,} of {total:,}, {seconds / 60:.0f} min into this attempt"
+    if first_step < step < total:
+        left = (total - step) * seconds / (step - first_step)
+        line += f"; at most about {left / 60:.0f} min to go at this pace"
+    return line
+
+
+class FitProgress:
+    """Prints a :func:`progress_line` each time ``last.ckpt`` is saved at a new step.
+
+    ``jepa fit`` runs here without a progress bar (its output goes to ``log.txt``); its
+    ``last.ckpt`` is rewritten at every validation, so a two-hour variant reports every
+    ``--val-every`` steps. The file is read only when its modification time changes.
+    """
+
+    def __init__(self, name: str, last: Path, total_steps: int) -> None:
+        self.name, self.last, self.total = name, last, total_steps
+        self.tic = time.perf_counter()
+        self.first_step = (checkpoint_step(last) if last.is_file() else None) or 0
+        self.seen = last.stat().st_mtime_ns if last.is_file() else None
+
+    def __call__(self) -> None:
+        if not self.last.is_file() or self.last.stat().st_mtime_ns == self.seen:
+            return
+        seen = self.last.stat().st_mtime_ns
+        step = checkpoint_step(self.last)
+        if step is None:  # being replaced: read it at the next call
+            return
+        self.seen = seen
+        seconds = time.perf_counter() - self.tic
+        print(progress_line(self.name, step, self.total, self.first_step, seconds), flush=True)
 
 
 def read_clock(clock: Path) -> dict[str, Any]:
@@ -281,7 +338,8 @@ def one_variant(
     else:
         what = f"resuming {resume}" if resume is not None else "training"
         print(f"[{name}] {what} (at most {args.steps} steps)", flush=True)
-        run(fit_command(args, out, fragments, resume), log, env, clock=clock)
+        progress = FitProgress(name, last, args.steps)
+        run(fit_command(args, out, fragments, resume), log, env, clock=clock, report=progress)
     seconds = seconds_so_far(clock)
     rates = re.findall(r"FrameRate: .* = ([0-9.]+) frames/s", log.read_text())
     stopped_step = int(read_checkpoint(last)["global_step"])

@@ -95,6 +95,42 @@ def test_the_clock_keeps_the_time_of_a_run_that_failed(tmp_path: Path) -> None:
     assert strategies.read_clock(clock)["finished"]
 
 
+def test_the_progress_line_gives_the_time_left_at_this_attempts_pace() -> None:
+    line = strategies.progress_line("vicreg+id", 4000, 12000, 1000, 1800.0)
+    # 3,000 steps in 30 min: 8,000 more take 80 min.
+    assert line == (
+        "[vicreg+id] step 4,000 of 12,000, 30 min into this attempt; "
+        "at most about 80 min to go at this pace"
+    )
+    assert strategies.progress_line("v", 12000, 12000, 0, 60.0).endswith("into this attempt")
+    assert strategies.progress_line("v", 0, 12000, 0, 5.0).endswith("into this attempt")
+
+
+def test_progress_is_printed_once_per_saved_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last = tmp_path / "last.ckpt"
+    torch.save({"global_step": 2000}, last)  # a resumed attempt starts here
+    progress = strategies.FitProgress("sigreg", last, 6000)
+    assert progress.first_step == 2000
+    progress()
+    assert capsys.readouterr().out == ""  # nothing new since the start
+    torch.save({"global_step": 3000}, last)
+    os.utime(last, ns=(1, 1))  # a new modification time, whatever the clock's resolution
+    progress()
+    progress()
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("[sigreg] step 3,000 of 6,000")
+    last.write_bytes(b"trunc")  # a file being replaced: no line, no error, read it next time
+    os.utime(last, ns=(2, 2))
+    progress()
+    assert capsys.readouterr().out == ""
+    torch.save({"global_step": 4000}, last)
+    os.utime(last, ns=(2, 2))
+    progress()
+    assert "step 4,000 of 6,000" in capsys.readouterr().out
+
+
 def test_the_spectrum_is_a_share_of_the_singular_values() -> None:
     z = torch.randn(64, 8) * torch.tensor([8.0, 4, 2, 1, 0.5, 0.25, 0.1, 0.05])
     values = strategies.spectrum(z, length=3)
