@@ -193,13 +193,13 @@ class FitProgress:
     def __init__(self, name: str, last: Path, total_steps: int) -> None:
         self.name, self.last, self.total = name, last, total_steps
         self.tic = time.perf_counter()
-        self.first_step = (checkpoint_step(last) if last.is_file() else None) or 0
+        self.first_step = checkpoint_step(last) or 0  # None: a fresh start
         self.seen = last.stat().st_mtime_ns if last.is_file() else None
 
     def __call__(self) -> None:
-        if not self.last.is_file() or self.last.stat().st_mtime_ns == self.seen:
+        seen = self.last.stat().st_mtime_ns if self.last.is_file() else None
+        if seen is None or seen == self.seen:
             return
-        seen = self.last.stat().st_mtime_ns
         step = checkpoint_step(self.last)
         if step is None:  # being replaced: read it at the next call
             return
