@@ -72,6 +72,22 @@ def test_mppi_on_the_simulator_reaches_goals_in_the_same_room() -> None:
     assert np.linalg.norm(result.actions, axis=-1).max() <= 1.8 + 1e-5  # plan_norm
 
 
+def test_progress_is_told_every_replan_across_batches() -> None:
+    calls: list[tuple[int, int]] = []
+    settings = MPCSettings(steps=20, replan_every=8, batch_size=2)
+    plan_episodes(
+        simulator_model(),
+        same_room(5),
+        RandomActions(horizon=8),
+        settings,
+        seed=0,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    # Three batches (2, 2, 1 episodes), three replans each (8 + 8 + 4 steps).
+    assert len(calls) == 9 and {total for _, total in calls} == {100}
+    assert [done for done, _ in calls] == [16, 32, 40, 56, 72, 80, 88, 96, 100]
+
+
 def test_plan_episode_runs_one_episode() -> None:
     result = plan_episode(
         simulator_model(),

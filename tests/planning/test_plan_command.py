@@ -56,7 +56,7 @@ def test_plan_on_the_released_model_beats_the_random_floor(weights, tmp_path, ca
     assert np.linalg.norm(record.actions, axis=-1).max() <= 2.45 + 1e-5
 
 
-def test_out_dir_with_files_is_refused_unless_overwrite(weights, tmp_path) -> None:
+def test_out_dir_with_files_is_refused_unless_overwrite(weights, tmp_path, capsys) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit, match="already holds files"):
         main(["--ckpt", str(weights), "--episodes", "1", "--out", str(tmp_path)])
@@ -78,6 +78,7 @@ def test_out_dir_with_files_is_refused_unless_overwrite(weights, tmp_path) -> No
     ]
     assert main(argv) == 0
     assert (tmp_path / "notes.txt").read_text() == "mine"  # never touched
+    assert "jepa plan [model]: 100 % done" in capsys.readouterr().err  # progress lines for logs
     assert (tmp_path / "model.npz").is_file()
 
 

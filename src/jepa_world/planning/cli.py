@@ -44,6 +44,13 @@ from jepa_world.planning.mpc import (
 )
 from jepa_world.planning.mppi import MPPI
 from jepa_world.planning.reference import RandomActions, simulator_model
+from jepa_world.planning.report import (
+    ProgressLines,
+    format_table,
+    plot_episodes,
+    plot_success_curves,
+    save_figure,
+)
 
 #: Short names of ``--planner``.
 PLANNER_NAMES: dict[str, str] = PLANNERS
@@ -91,6 +98,7 @@ def plan_command(
     figure_episodes: int = 6,
     trust_modules: str | None = None,
     trust_pickle: bool = False,
+    progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Plan ``episodes`` goal-reaching episodes with the world model in ``ckpt``; print and save.
 
@@ -124,6 +132,8 @@ def plan_command(
             name (also $JEPA_TRUSTED_MODULES); only for files you trust.
         trust_pickle: Open a .ckpt with full unpickling, which can run code (also
             $JEPA_TRUST_PICKLE=1); only for files you trust.
+        progress: Print a line to standard error at every tenth of each row's work (minutes so
+            far and an estimate of those left), so that a log shows how far a long run has got.
 
     Returns:
         The summary of each row (``model``, ``random``, ``simulator``).
@@ -167,7 +177,10 @@ def plan_command(
     records: dict[str, EpisodeRecord] = {}
     imagined = None
     for name, world, chosen_planner, chosen_settings in rows:
-        result = plan_episodes(world, chosen, chosen_planner, chosen_settings, seed=seed)
+        lines = ProgressLines(f"jepa plan [{name}]") if progress else None
+        result = plan_episodes(
+            world, chosen, chosen_planner, chosen_settings, seed=seed, progress=lines
+        )
         extra = {
             "row": name,
             "model": ckpt if name != "simulator" else "simulator (true state and physics)",
@@ -180,8 +193,6 @@ def plan_command(
         if name == "model" and target is not None:
             imagined = draw_plans(model, chosen, result.first_plans, figure_episodes, seed)
     summaries = {name: rec.summary for name, rec in records.items()}
-
-    from jepa_world.planning.report import format_table
 
     print(
         f"jepa plan: {ckpt}, {episodes} episodes, {layouts} layouts, seed {seed}, {planner!r}, "
@@ -228,7 +239,6 @@ def write_outputs(
     ``imagined`` (the model row's first plans as imagined, :func:`draw_plans`) is drawn dashed.
     """
     from jepa_world.io import atomic_path
-    from jepa_world.planning.report import plot_episodes, plot_success_curves, save_figure
 
     target.mkdir(parents=True, exist_ok=True)
     for name, rec in records.items():

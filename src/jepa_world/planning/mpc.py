@@ -11,7 +11,7 @@ by the simulator and for scoring, never by the planner.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,6 +37,10 @@ from jepa_world.planning.episodes import EpisodeRecord, Episodes, summarise
 MAX_ACTION_NORM: float = 2.45
 #: Environment steps per episode.
 EPISODE_STEPS: int = 200
+
+#: Called as ``progress(done, total)`` after every replan, in executed episode-steps
+#: (``total`` = episodes x steps per episode).
+ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def _run_batch(
     settings: MPCSettings,
     generator: torch.Generator,
     device: torch.device,
+    on_executed: Callable[[int], None],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, h, k = len(episodes), planner.horizon, settings.replan_every
     chunk = candidate_chunk(settings.candidate_chunk, model.repr_dim, device)
@@ -199,6 +204,7 @@ def _run_batch(
         actions[:, t : t + todo] = executed
         positions[:, t + 1 : t + todo + 1] = moved[:, 1:]
         t += todo
+        on_executed(n * todo)
         # Warm start: the rest of the plan, padded with zeros ("stay") at the far end.
         plan = torch.cat([plan[:, todo:], torch.zeros(n, todo, 2, device=device)], dim=1)
     return actions, positions, first_plans
@@ -211,6 +217,7 @@ def plan_episodes(
     settings: MPCSettings | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    progress: ProgressFn | None = None,
 ) -> PlanResult:
     """Run every episode with ``planner`` on ``world_model``, batched; returns what was done.
 
@@ -223,6 +230,8 @@ def plan_episodes(
         settings: The loop's settings (default :class:`MPCSettings`).
         seed: Seeds the planner's own generator; the global random streams are not touched.
         device: Where the model runs.
+        progress: Told ``(done, total)`` executed episode-steps after every replan (for a
+            progress display; :class:`~jepa_world.planning.report.ProgressLines` prints lines).
     """
     model = check_world_model(world_model)
     settings = settings or MPCSettings()
@@ -231,14 +240,22 @@ def plan_episodes(
     device = torch.device(device)
     generator = torch.Generator(device=device).manual_seed(seed)
     size = settings.batch_size or len(episodes)
+    total = len(episodes) * settings.steps
+    done = 0
+
+    def on_executed(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
     tic = time.perf_counter()
     parts = []
     with frozen_for_planning(model):
         for lo in range(0, len(episodes), size):
+            batch = episodes.take(slice(lo, lo + size))
             parts.append(
-                _run_batch(
-                    model, episodes.take(slice(lo, lo + size)), planner, settings, generator, device
-                )
+                _run_batch(model, batch, planner, settings, generator, device, on_executed)
             )
     seconds = time.perf_counter() - tic
     actions, positions, first_plans = (

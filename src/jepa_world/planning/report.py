@@ -7,9 +7,11 @@ and draws episodes and success-against-budget curves with matplotlib (imported l
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -24,6 +26,47 @@ def _rate(entry: Mapping[str, Any]) -> str:
 
 def _steps(value: float) -> str:
     return "   -" if math.isnan(value) else f"{value:5.1f}"
+
+
+class ProgressLines:
+    """A ``progress(done, total)`` for :func:`~jepa_world.planning.mpc.plan_episodes` that prints lines.
+
+    One line each time another ``every`` fraction of the work is done (and at the end): share
+    done, minutes so far and an estimate of the minutes left. Plain lines rather than a redrawn
+    bar, so that a log file (a Slurm job, ``nohup``) shows how far a long run has got.
+
+    Args:
+        label: Names the run in every line (e.g. ``"jepa plan [model]"``).
+        every: Fraction of the work between two lines, in (0, 1].
+        stream: Where lines go (default: standard error, flushed at once).
+        clock: Seconds since some origin (default :func:`time.monotonic`).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        every: float = 0.1,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < every <= 1:
+            raise ValueError(f"ProgressLines: every must be in (0, 1], got {every}")
+        self.label, self.every, self.stream, self.clock = label, every, stream, clock
+        self.start = clock()
+        self.next_share = every
+
+    def __call__(self, done: int, total: int) -> None:
+        share = done / total if total > 0 else 1.0
+        if share < self.next_share and done < total:
+            return
+        while self.next_share <= share:
+            self.next_share += self.every
+        minutes = (self.clock() - self.start) / 60
+        left = minutes * (1 - share) / share if share > 0 else float("nan")
+        line = f"{self.label}: {100 * share:3.0f} % done, {minutes:.1f} min"
+        if done < total:
+            line += f", about {left:.1f} min left"
+        print(line, file=self.stream or sys.stderr, flush=True)
 
 
 def format_table(summaries: Mapping[str, Mapping[str, Any]]) -> str:
