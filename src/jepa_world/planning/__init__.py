@@ -7,6 +7,7 @@
 - :mod:`~jepa_world.planning.reference`: random actions (floor), the simulator as a model (ceiling).
 - :mod:`~jepa_world.planning.episodes`: sampling, success criteria, the episode file.
 - :mod:`~jepa_world.planning.mpc`: the receding-horizon loop, :func:`plan_episodes`.
+- :mod:`~jepa_world.planning.report`: the printed table, progress lines, the pictures.
 - :mod:`~jepa_world.planning.callback`: :class:`PlanningCallback`, imported from its module (it
   needs Lightning, which the rest does not).
 """
@@ -38,6 +39,7 @@ from jepa_world.planning.gradient import GradientPlanner
 from jepa_world.planning.mpc import MPCSettings, PlanResult, plan_episode, plan_episodes
 from jepa_world.planning.mppi import MPPI
 from jepa_world.planning.reference import RandomActions, simulator_model
+from jepa_world.planning.report import ProgressLines
 
 #: Short names accepted by ``jepa plan --planner``.
 PLANNERS: dict[str, str] = {
@@ -62,6 +64,7 @@ __all__ = [
     "MPCSettings",
     "PlanResult",
     "Planner",
+    "ProgressLines",
     "RandomActions",
     "box_blur",
     "clip_actions",
