@@ -187,7 +187,9 @@ class FitProgress:
 
     ``jepa fit`` runs here without a progress bar (its output goes to ``log.txt``); its
     ``last.ckpt`` is rewritten at every validation, so a two-hour variant reports every
-    ``--val-every`` steps. The file is read only when its modification time changes.
+    ``--val-every`` steps. The file is read only when its modification time changes, and a
+    line is printed only for a step not reported yet (``last.ckpt`` can be written more than
+    once at the same step, e.g. by the best-model save and the last-model save of a validation).
     """
 
     def __init__(self, name: str, last: Path, total_steps: int) -> None:
@@ -195,6 +197,7 @@ class FitProgress:
         self.tic = time.perf_counter()
         self.first_step = checkpoint_step(last) or 0  # None: a fresh start
         self.seen = last.stat().st_mtime_ns if last.is_file() else None
+        self.reported = self.first_step
 
     def __call__(self) -> None:
         seen = self.last.stat().st_mtime_ns if self.last.is_file() else None
@@ -204,6 +207,9 @@ class FitProgress:
         if step is None:  # being replaced: read it at the next call
             return
         self.seen = seen
+        if step == self.reported:
+            return
+        self.reported = step
         seconds = time.perf_counter() - self.tic
         print(progress_line(self.name, step, self.total, self.first_step, seconds), flush=True)
 

@@ -129,6 +129,10 @@ def test_progress_is_printed_once_per_saved_step(
     os.utime(last, ns=(2, 2))
     progress()
     assert "step 4,000 of 6,000" in capsys.readouterr().out
+    torch.save({"global_step": 4000}, last)  # saved again at the same step: no second line
+    os.utime(last, ns=(3, 3))
+    progress()
+    assert capsys.readouterr().out == ""
 
 
 def test_the_spectrum_is_a_share_of_the_singular_values() -> None:
