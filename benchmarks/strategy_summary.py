@@ -143,7 +143,9 @@ def separations(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Per set: the best variant by mean, and for every other one whether the seeds tell them apart.
 
     Two variants are told apart when both have at least two seeds and their [min, max] ranges
-    over the seeds do not overlap. Sets no variant was probed on are left out.
+    over the seeds do not overlap. The others are compared with the best variant that has two
+    seeds or more (a second line names it when a one-seed variant has the best mean). Sets no
+    variant was probed on are left out.
     """
     out = {}
     for s in SETS:
@@ -151,9 +153,14 @@ def separations(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
         if not scored:
             continue
         scored.sort(key=lambda r: r["mse"][s][0])
-        best = scored[0]
-        lines = [f"best by mean: {best['name']} ({best['mse'][s][0]:.3f})"]
-        for other in scored[1:]:
+        tested = [r for r in scored if len(r["seeds"]) >= 2]
+        best = tested[0] if tested else scored[0]
+        lines = [f"best by mean: {scored[0]['name']} ({scored[0]['mse'][s][0]:.3f})"]
+        if best is not scored[0]:
+            lines.append(f"best with two seeds or more: {best['name']} ({best['mse'][s][0]:.3f})")
+        for other in scored:
+            if other is best:
+                continue
             if len(best["seeds"]) < 2 or len(other["seeds"]) < 2:
                 verdict = "not tested (fewer than two seeds)"
             elif other["mse"][s][2] > best["mse"][s][3]:

@@ -81,6 +81,19 @@ def test_only_ranges_that_do_not_overlap_tell_two_variants_apart(two_seeds: list
     assert "sigreg+id (1.100): within the seed spread" in wall  # [1.0,1.2] overlaps [0.9,1.05]
 
 
+def test_a_one_seed_best_does_not_hide_the_tested_comparisons(two_seeds: list[Path]) -> None:
+    rows = strategy_summary.summarise(strategy_summary.load_results(two_seeds))
+    vicreg = next(r for r in rows if r["name"] == "vicreg")
+    vicreg["mse"]["normal"] = (0.1, 0.0, 0.1, 0.1)  # one seed, the best mean
+    normal = strategy_summary.separations(rows)["normal"]
+    assert normal[:2] == [
+        "best by mean: vicreg (0.100)",
+        "best with two seeds or more: sigreg+id (0.550)",
+    ]
+    assert "variance+id (0.750): worse, beyond the seed spread" in normal
+    assert "vicreg (0.100): not tested (fewer than two seeds)" in normal
+
+
 def test_the_figures_and_the_command_line(two_seeds: list[Path], tmp_path: Path, capsys) -> None:
     prefix = tmp_path / "figs" / "cmp"
     assert strategy_summary.main([*map(str, two_seeds), "--png", str(prefix)]) == 0
