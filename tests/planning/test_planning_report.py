@@ -28,6 +28,7 @@ def test_progress_lines_print_every_tenth_with_time_left() -> None:
     assert printed[0] == "jepa plan [model]:  10 % done, 2.0 min, about 18.0 min left"
     assert printed[4] == "jepa plan [model]:  50 % done, 10.0 min, about 10.0 min left"
     assert printed[-1] == "jepa plan [model]: 100 % done, 20.0 min"
+    assert printed[2].startswith("jepa plan [model]:  30 % done, 6.0 min")  # at 30 %, not 35 %
 
 
 def test_progress_lines_skip_shares_already_passed() -> None:

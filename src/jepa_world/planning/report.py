@@ -53,14 +53,14 @@ class ProgressLines:
             raise ValueError(f"ProgressLines: every must be in (0, 1], got {every}")
         self.label, self.every, self.stream, self.clock = label, every, stream, clock
         self.start = clock()
-        self.next_share = every
+        self.lines = 0  # shares of `every` already reported
 
     def __call__(self, done: int, total: int) -> None:
         share = done / total if total > 0 else 1.0
-        if share < self.next_share and done < total:
+        reached = math.floor(share / self.every + 1e-9)  # 1e-9: 0.3 / 0.1 is 2.9999999999999996
+        if reached <= self.lines and done < total:
             return
-        while self.next_share <= share:
-            self.next_share += self.every
+        self.lines = max(reached, self.lines + 1)
         minutes = (self.clock() - self.start) / 60
         left = minutes * (1 - share) / share if share > 0 else float("nan")
         line = f"{self.label}: {100 * share:3.0f} % done, {minutes:.1f} min"
