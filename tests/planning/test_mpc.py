@@ -181,3 +181,20 @@ def test_the_loop_caps_the_predictor_batch_and_plans_the_same() -> None:
         runs[chunk] = plan_episodes(model, e, MPPI(horizon=8, samples=16), settings, seed=0)
         assert model.predictor.largest == (48 if chunk == 0 else 6)
     assert np.array_equal(runs[0].actions, runs[8].actions)
+
+
+def test_a_model_on_another_device_than_asked_is_one_clear_error() -> None:
+    # "meta" stands in for a GPU: a device the model is not on, available on every machine.
+    with pytest.raises(
+        ValueError, match=r"world model is on cpu but planning was asked to run on meta"
+    ):
+        plan_episodes(simulator_model(), same_room(1), MPPI(horizon=4, samples=4), device="meta")
+
+
+def test_plan_episode_takes_the_device_too() -> None:
+    e = same_room(1)
+    args = (e.start[0], e.goal[0], int(e.wall_x[0]), int(e.door_y[0]), MPPI(horizon=8, samples=16))
+    settings = MPCSettings(steps=10, replan_every=5)
+    on_cpu = plan_episode(simulator_model(), *args, settings=settings, seed=0, device="cpu")
+    default = plan_episode(simulator_model(), *args, settings=settings, seed=0)
+    assert np.array_equal(on_cpu.actions, default.actions)

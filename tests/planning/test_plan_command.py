@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from jepa_world.devices import describe_device, resolve_device
 from jepa_world.planning import load_episodes, replay
 from jepa_world.planning.cli import expand_planner_names, main
 
@@ -80,6 +81,8 @@ def test_out_dir_with_files_is_refused_unless_overwrite(weights, tmp_path, capsy
     assert (tmp_path / "notes.txt").read_text() == "mine"  # never touched
     assert "jepa plan [model]: 100 % done" in capsys.readouterr().err  # progress lines for logs
     assert (tmp_path / "model.npz").is_file()
+    settings = json.loads((tmp_path / "summary.json").read_text())["model"]["settings"]
+    assert settings["device"] == describe_device(resolve_device("auto"))  # timings say where
 
 
 def test_unknown_planner_zero_episodes_and_bad_files_are_one_line_errors(weights, tmp_path) -> None:
@@ -93,6 +96,14 @@ def test_unknown_planner_zero_episodes_and_bad_files_are_one_line_errors(weights
     torch.save({"w": torch.zeros(2)}, bare)
     with pytest.raises(SystemExit, match="state_dict.pth"):
         main(["--ckpt", str(bare)])
+    with pytest.raises(SystemExit, match="jepa plan: device 'tpu': not a torch device"):
+        main(["--ckpt", str(weights), "--device", "tpu"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
+def test_asking_for_a_gpu_without_one_is_a_one_line_error(weights) -> None:
+    with pytest.raises(SystemExit, match="jepa plan: device 'cuda': torch sees no CUDA GPU"):
+        main(["--ckpt", str(weights), "--device", "cuda", "--episodes", "1"])
 
 
 def test_planner_short_names_expand_to_class_paths() -> None:

@@ -26,6 +26,7 @@ import torch
 from jsonargparse import ArgumentParser, lazy_instance
 from torch import nn
 
+from jepa_world.devices import describe_device, resolve_device
 from jepa_world.planning import PLANNERS
 from jepa_world.planning.base import CostMode, Planner
 from jepa_world.planning.distance import DistanceMode, resolve_distance
@@ -99,6 +100,7 @@ def plan_command(
     trust_modules: str | None = None,
     trust_pickle: bool = False,
     progress: bool = True,
+    device: str = "auto",
 ) -> dict[str, dict[str, Any]]:
     """Plan ``episodes`` goal-reaching episodes with the world model in ``ckpt``; print and save.
 
@@ -134,6 +136,9 @@ def plan_command(
             $JEPA_TRUST_PICKLE=1); only for files you trust.
         progress: Print a line to standard error at every tenth of each row's work (minutes so
             far and an estimate of those left), so that a log shows how far a long run has got.
+        device: Where the models plan: ``auto`` (a CUDA GPU when torch sees one, else Apple
+            MPS, else the CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``. Episodes and candidates
+            are batched on it; the simulator that executes the actions runs on the CPU.
 
     Returns:
         The summary of each row (``model``, ``random``, ``simulator``).
@@ -143,9 +148,10 @@ def plan_command(
     target = Path(out) if out is not None else None
     if target is not None:
         check_out_dir(target, overwrite)
+    where = resolve_device(device)
     model = check_world_model(
         load_world_model_file(ckpt, trust_modules, trust_pickle), owner=f"{ckpt}"
-    )
+    ).to(where)
     settings = MPCSettings(
         replan_every=replan_every,
         cost=cost,
@@ -166,6 +172,7 @@ def plan_command(
         "replan_every": replan_every,
         "planner": planner.settings(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "device": describe_device(where),
     }
     rows: list[tuple[str, nn.Module, Planner, MPCSettings]] = [("model", model, planner, settings)]
     if references:
@@ -173,13 +180,13 @@ def plan_command(
             replan_every=replan_every, cost=cost, plan_norm=None, batch_size=batch_size
         )
         rows.append(("random", model, RandomActions(planner.horizon), floor))
-        rows.append(("simulator", simulator_model(), planner, settings))
+        rows.append(("simulator", simulator_model().to(where), planner, settings))
     records: dict[str, EpisodeRecord] = {}
     imagined = None
     for name, world, chosen_planner, chosen_settings in rows:
         lines = ProgressLines(f"jepa plan [{name}]") if progress else None
         result = plan_episodes(
-            world, chosen, chosen_planner, chosen_settings, seed=seed, progress=lines
+            world, chosen, chosen_planner, chosen_settings, seed=seed, device=where, progress=lines
         )
         extra = {
             "row": name,
@@ -196,7 +203,8 @@ def plan_command(
 
     print(
         f"jepa plan: {ckpt}, {episodes} episodes, {layouts} layouts, seed {seed}, {planner!r}, "
-        f"cost {cost}, distance {resolve_distance(distance, model)}, replan every {replan_every}, plan norm {settings.planning_norm}"
+        f"cost {cost}, distance {resolve_distance(distance, model)}, replan every {replan_every}, plan norm {settings.planning_norm}, "
+        f"on {describe_device(where)}"
     )
     print(format_table(summaries))
     if target is not None:

@@ -122,6 +122,18 @@ def check_world_model(model: object, owner: str = "planning") -> nn.Module:
     return model  # type: ignore[return-value]
 
 
+def check_model_device(model: nn.Module, device: torch.device) -> None:
+    """Raise unless every parameter and buffer of ``model`` is on ``device`` (by type and index)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        here = tensor.device
+        same_index = device.index is None or here.index in (None, device.index)
+        if here.type != device.type or not same_index:
+            raise ValueError(
+                f"planning: the world model is on {here} but planning was asked to run on "
+                f"{device}; move it first (model.to({str(device)!r})) or pass device={str(here)!r}"
+            )
+
+
 @contextmanager
 def frozen_for_planning(model: nn.Module) -> Iterator[nn.Module]:
     """Eval mode and no parameter gradients inside the block; both restored afterwards.
@@ -229,7 +241,9 @@ def plan_episodes(
         planner: Any :class:`~jepa_world.planning.base.Planner`.
         settings: The loop's settings (default :class:`MPCSettings`).
         seed: Seeds the planner's own generator; the global random streams are not touched.
-        device: Where the model runs.
+        device: Where the model is (it is not moved: put it there first, e.g.
+            ``world_model.to("cuda")``); the planner's candidates are drawn there too. The
+            simulator that executes the chosen actions always runs on the CPU.
         progress: Told ``(done, total)`` executed episode-steps after every replan (for a
             progress display; :class:`~jepa_world.planning.report.ProgressLines` prints lines).
     """
@@ -238,6 +252,7 @@ def plan_episodes(
     if len(episodes) < 1:
         raise ValueError("plan_episodes: expected at least 1 episode, got 0")
     device = torch.device(device)
+    check_model_device(model, device)
     generator = torch.Generator(device=device).manual_seed(seed)
     size = settings.batch_size or len(episodes)
     total = len(episodes) * settings.steps
@@ -273,15 +288,16 @@ def plan_episode(
     planner: Planner,
     settings: MPCSettings | None = None,
     seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> PlanResult:
-    """One episode: ``start``/``goal`` ``(2,)`` in the layout ``(wall_x, door_y)``."""
+    """One episode: ``start``/``goal`` ``(2,)`` in the layout ``(wall_x, door_y)``, on ``device``."""
     episodes = Episodes(
         np.array([wall_x], dtype=np.int64),
         np.array([door_y], dtype=np.int64),
         np.asarray(start, dtype=np.float32).reshape(1, 2),
         np.asarray(goal, dtype=np.float32).reshape(1, 2),
     )
-    return plan_episodes(world_model, episodes, planner, settings, seed)
+    return plan_episodes(world_model, episodes, planner, settings, seed, device)
 
 
 def record(episodes: Episodes, result: PlanResult, settings: dict[str, object]) -> EpisodeRecord:

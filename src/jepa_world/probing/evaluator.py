@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from jepa_world.devices import resolve_device
 from jepa_world.models.world_model import count_parameters
 from jepa_world.probing.cache_space import peak_bytes, require_free
 from jepa_world.probing.fitting import evaluate_prober, shard_starts, train_prober
@@ -34,7 +35,6 @@ from jepa_world.probing.representations import (
     CACHE_DTYPES,
     compute_representations,
     fork_rng,
-    resolve_device,
     to_device_if_small,
 )
 from jepa_world.probing.results import (
