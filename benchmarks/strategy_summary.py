@@ -172,6 +172,37 @@ def separations(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
+def id_effects(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per strategy run both with and without inverse dynamics: what the ID head changes, per set.
+
+    Each line gives the two means, their ratio (without / with) and whether the seeds tell the
+    two apart (at least two seeds each and [min, max] ranges that do not overlap). Strategies
+    with only one of the two rows are left out.
+    """
+    by_name = {r["name"]: r for r in rows}
+    out = {}
+    for name in sorted(by_name, key=variant_order):
+        if name.endswith("+id") or f"{name}+id" not in by_name:
+            continue
+        plain, with_id = by_name[name], by_name[f"{name}+id"]
+        lines = []
+        for s in SETS:
+            (m0, _, lo0, hi0), (m1, _, lo1, hi1) = plain["mse"][s], with_id["mse"][s]
+            if not (math.isfinite(m0) and math.isfinite(m1)):
+                continue
+            if len(plain["seeds"]) < 2 or len(with_id["seeds"]) < 2:
+                verdict = "not tested (fewer than two seeds)"
+            elif lo0 > hi1:
+                verdict = "ID better, beyond the seed spread"
+            elif lo1 > hi0:
+                verdict = "ID worse, beyond the seed spread"
+            else:
+                verdict = "within the seed spread"
+            lines.append(f"{s} {m0:.3f} without, {m1:.3f} with ({m0 / m1:.1f}x): {verdict}")
+        out[name] = lines
+    return out
+
+
 def plot_mse(results: dict[str, list[dict[str, Any]]], rows: list[dict], out: Path) -> None:
     sets = [s for s in SETS if any(math.isfinite(r["mse"][s][0]) for r in rows)]
     fig, axes = plt.subplots(1, len(sets), figsize=(3.6 * len(sets), 4.2), squeeze=False)
@@ -357,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nDifferences larger than the seed spread (ranges over the seeds that do not overlap):")
     for s, lines in separations(rows).items():
         print(f"- {s}: " + "; ".join(lines))
+    effects = id_effects(rows)
+    if effects:
+        print("\nInverse dynamics, without against with, per strategy (same test):")
+        for name, lines in effects.items():
+            print(f"- {name}: " + "; ".join(lines))
     if args.png:
         prefix = Path(args.png)
         prefix.parent.mkdir(parents=True, exist_ok=True)

@@ -172,3 +172,32 @@ def test_records_keep_the_curves_and_read_back_like_runs(
     args = [*map(str, two_seeds), "--records", str(records), "--overwrite"]
     assert strategy_summary.main(args) == 0
     assert json.loads(changed.read_text())["seed"] == 1
+
+
+def test_what_inverse_dynamics_changes_per_strategy(tmp_path: Path, capsys) -> None:
+    folders = [
+        write(
+            tmp_path / "seed0",
+            result("variance", 0, normal=0.50, wall=1.0),
+            result("variance+id", 0, normal=0.20, wall=0.9),
+            result("sigreg+id", 0, normal=0.3, wall=0.4),
+        ),
+        write(
+            tmp_path / "seed1",
+            result("variance", 1, normal=0.60, wall=1.1),
+            result("variance+id", 1, normal=0.30, wall=1.05),
+        ),
+    ]
+    rows = strategy_summary.summarise(strategy_summary.load_results(folders))
+    effects = strategy_summary.id_effects(rows)
+    assert set(effects) == {"variance"}  # sigreg has no row without ID
+    assert effects["variance"] == [
+        "normal 0.550 without, 0.250 with (2.2x): ID better, beyond the seed spread",
+        "wall 1.050 without, 0.975 with (1.1x): within the seed spread",  # [1.0,1.1] vs [0.9,1.05]
+    ]
+    rows[0]["seeds"] = [0]  # one seed of the row without ID: nothing is claimed
+    assert strategy_summary.id_effects(rows)["variance"][0].endswith(
+        "not tested (fewer than two seeds)"
+    )
+    assert strategy_summary.main([str(f) for f in folders]) == 0
+    assert "Inverse dynamics, without against with" in capsys.readouterr().out
