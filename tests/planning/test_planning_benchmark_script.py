@@ -49,6 +49,11 @@ def test_the_benchmark_script_runs_every_row_once(tmp_path: Path) -> None:
     assert first.count("1 episodes ->") == 4
     second = run(out)
     assert second.count("done already") == 4 and "episodes ->" not in second
+    # A row that died while writing (files there, no summary.json yet) is run again.
+    (out / "generic-unseen" / "summary.json").unlink()
+    third = run(out)
+    assert third.count("done already") == 3 and "[generic, unseen] 1 episodes ->" in third
+    assert (out / "generic-unseen" / "summary.json").is_file()
 
 
 def test_the_script_without_an_output_folder_says_how_to_call_it() -> None:

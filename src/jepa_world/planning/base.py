@@ -98,7 +98,7 @@ def representation_cost(
 
     def unroll(actions: Tensor) -> Tensor:
         b, s, h, _ = actions.shape
-        weights = step_weights(h, mode).to(actions.device, actions.dtype)
+        weights = step_weights(h, mode).tolist()  # plain floats: no device sync per step
         z = z0[:, None].expand(b, s, z0.shape[-1]).reshape(b * s, -1)
         flat = actions.reshape(b * s, h, 2)
         total = torch.zeros(b, s, dtype=actions.dtype, device=actions.device)

@@ -251,11 +251,6 @@ def write_outputs(
     target.mkdir(parents=True, exist_ok=True)
     for name, rec in records.items():
         save_episodes(rec, target / name)
-    summary = {
-        name: {"settings": rec.settings, "summary": rec.summary} for name, rec in records.items()
-    }
-    with atomic_path(target / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     model = records["model"]
     layouts = model.settings.get("layouts")
     save_figure(
@@ -269,6 +264,12 @@ def write_outputs(
         target / "episodes.png",
     )
     save_figure(plot_success_curves(records, f"{layouts} layouts"), target / "success_curve.png")
+    # Written last: a folder with a summary.json holds every file of the run.
+    summary = {
+        name: {"settings": rec.settings, "summary": rec.summary} for name, rec in records.items()
+    }
+    with atomic_path(target / "summary.json") as tmp:
+        Path(tmp).write_text(json.dumps(summary, indent=2, default=str) + "\n")
 
 
 def build_parser() -> ArgumentParser:

@@ -126,8 +126,10 @@ def check_model_device(model: nn.Module, device: torch.device) -> None:
     """Raise unless every parameter and buffer of ``model`` is on ``device`` (by type and index)."""
     for tensor in (*model.parameters(), *model.buffers()):
         here = tensor.device
-        same_index = device.index is None or here.index in (None, device.index)
-        if here.type != device.type or not same_index:
+        index = device.index
+        if index is None and device.type == "cuda" and here.type == "cuda":
+            index = torch.cuda.current_device()  # where a bare "cuda" puts new tensors
+        if here.type != device.type or (index is not None and here.index != index):
             raise ValueError(
                 f"planning: the world model is on {here} but planning was asked to run on "
                 f"{device}; move it first (model.to({str(device)!r})) or pass device={str(here)!r}"

@@ -28,8 +28,8 @@ Readout = Callable[[Tensor], Tensor]
 
 
 def _device(model: nn.Module) -> torch.device:
-    """Where the model's parameters live (the CPU for a model without any)."""
-    return next(model.parameters(), torch.zeros(0)).device
+    """Where the model's parameters (or, without any, its buffers) live; the CPU for neither."""
+    return next(model.parameters(), next(model.buffers(), torch.zeros(0))).device
 
 
 def free_positions(rng: np.random.Generator, episodes: Episodes, per_layout: int) -> np.ndarray:
@@ -72,7 +72,7 @@ def fit_readout(
     index = np.repeat(np.arange(len(episodes)), per_layout)
     with torch.no_grad():
         frames = frames_at(positions, episodes.take(index)).to(_device(model))
-        z = model.encoder(frames).double().cpu()
+        z = model.encoder(frames).cpu().double()  # MPS has no float64
     targets = torch.from_numpy(positions).double()
     z_mean, t_mean = z.mean(0), targets.mean(0)
     zc = z - z_mean
@@ -86,7 +86,7 @@ def fit_readout(
         weights = zc.T @ torch.linalg.solve(kernel, targets - t_mean)
 
     def readout(representations: Tensor) -> Tensor:
-        flat = representations.detach().double().cpu()
+        flat = representations.detach().cpu().double()
         return ((flat - z_mean) @ weights + t_mean).float()
 
     return readout
