@@ -119,6 +119,16 @@ def variants(base: Path, settings: Path | None = None) -> dict[str, dict[str, An
     return out
 
 
+def executable_command(cmd: list[str]) -> list[str]:
+    """``cmd`` as it is run: ``jepa ...`` through this interpreter (``python -m jepa_world``).
+
+    The log shows ``jepa ...``; running it as a module of the interpreter running this script
+    finds the same installation whether or not its environment's scripts are on ``PATH``
+    (``.venv/bin/python benchmarks/strategies.py`` without activating the environment).
+    """
+    return [sys.executable, "-m", "jepa_world", *cmd[1:]] if cmd[:1] == ["jepa"] else cmd
+
+
 def run(
     cmd: list[str],
     log: Path,
@@ -139,7 +149,9 @@ def run(
     with log.open("a") as out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            executable_command(cmd), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         while True:
             try:
                 proc.wait(timeout=CLOCK_INTERVAL)

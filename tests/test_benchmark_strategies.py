@@ -95,6 +95,15 @@ def test_the_clock_keeps_the_time_of_a_run_that_failed(tmp_path: Path) -> None:
     assert strategies.read_clock(clock)["finished"]
 
 
+def test_jepa_runs_through_this_interpreter_without_the_scripts_on_path(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    env = {**os.environ, "PATH": str(tmp_path / "nowhere")}  # no `jepa` script to be found
+    strategies.run(["jepa", "--help"], log, env)
+    text = log.read_text()
+    assert text.startswith("$ jepa --help\n") and "usage: jepa" in text
+    assert strategies.executable_command(["other", "x"]) == ["other", "x"]
+
+
 def test_the_progress_line_gives_the_time_left_at_this_attempts_pace() -> None:
     line = strategies.progress_line("vicreg+id", 4000, 12000, 1000, 1800.0)
     # 3,000 steps in 30 min: 8,000 more take 80 min.
