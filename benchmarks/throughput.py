@@ -332,11 +332,10 @@ class BareLoop:
         self.steps = 0
 
     def close(self) -> None:
-        """Stop the loader's persistent worker processes now rather than at garbage collection."""
+        """Let go of the loader: its persistent worker processes stop with its last reference
+        (the data module's, which :func:`bench_pair` drops on return)."""
         self.batches.close()
-        iterator = getattr(self.loader, "_iterator", None)
-        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
-            iterator._shutdown_workers()
+        del self.batches, self.loader
 
     def step(self) -> None:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in next(self.batches).items()}
@@ -463,12 +462,12 @@ def every_term_logged_every_step() -> Iterator[None]:
     (it logs them only on the steps its loggers write)."""
     from jepa_world.module import JEPAModule
 
-    original = JEPAModule._loggers_write_this_step
-    JEPAModule._loggers_write_this_step = lambda self: True  # type: ignore[method-assign]
+    original = JEPAModule.log_terms_every_step
+    JEPAModule.log_terms_every_step = True
     try:
         yield
     finally:
-        JEPAModule._loggers_write_this_step = original  # type: ignore[method-assign]
+        JEPAModule.log_terms_every_step = original
 
 
 # ---------------------------------------------------------------------------------------------

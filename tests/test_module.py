@@ -154,6 +154,23 @@ def test_fit_logs_terms_statistics_and_learning_rate():
         assert key in logged and math.isfinite(float(logged[key])), key
 
 
+@pytest.mark.parametrize("every_step, expected", [(False, 1), (True, 3)])
+def test_loss_terms_are_logged_on_written_steps_unless_asked_for_every_step(
+    monkeypatch: pytest.MonkeyPatch, every_step: bool, expected: int
+) -> None:
+    module = small_module()
+    module.log_terms_every_step = every_step
+    names: list[str] = []
+    original = module.log
+    monkeypatch.setattr(
+        module, "log", lambda name, *a, **k: (names.append(name), original(name, *a, **k))
+    )
+    trainer = quiet_trainer(max_steps=3, log_every_n_steps=50)
+    trainer.fit(module, DataLoader(Windows(12, 5), batch_size=4))
+    assert names.count("train/prediction") == expected  # step 0 always, so every key exists
+    assert names.count("train/loss") == 3
+
+
 def test_strategy_hook_runs_once_per_optimizer_step_under_accumulation():
     strategy = CountingVICReg()
     trainer = quiet_trainer(max_epochs=1, accumulate_grad_batches=2)

@@ -43,8 +43,8 @@ def cosine_momentum(step: int, total_steps: int, base: float, final: float) -> f
 def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     """``target ← momentum·target + (1 - momentum)·online`` for every parameter; buffers copied.
 
-    Uses the fused ``torch._foreach_*`` kernels: one call for all parameters instead of a
-    Python loop over them.
+    One in-place ``lerp_`` per parameter (public API; the models here have a few dozen
+    parameter tensors, so the loop costs microseconds a step).
     """
     target_params = list(target.parameters())
     online_params = list(online.parameters())
@@ -52,8 +52,8 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
         raise ValueError(
             f"ema_update: target has {len(target_params)} parameters, online has {len(online_params)}"
         )
-    torch._foreach_mul_(target_params, momentum)
-    torch._foreach_add_(target_params, online_params, alpha=1.0 - momentum)
+    for t_param, o_param in zip(target_params, online_params, strict=True):
+        t_param.lerp_(o_param, 1.0 - momentum)
     for t_buf, o_buf in zip(target.buffers(), online.buffers(), strict=True):
         t_buf.copy_(o_buf)
 
