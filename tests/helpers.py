@@ -61,6 +61,20 @@ class ConstantEncoder(nn.Module):
         return self.value.expand(frames.shape[0], -1)
 
 
+class WallOnlyEncoder(nn.Module):
+    """A static code: a learned linear map of the pooled wall channel, blind to the agent."""
+
+    def __init__(self, repr_dim: int = 16) -> None:
+        super().__init__()
+        self.repr_dim = repr_dim
+        self.init_args = {"repr_dim": repr_dim}
+        self.pool = nn.AdaptiveAvgPool2d(4)
+        self.linear = nn.Linear(16, repr_dim)
+
+    def forward(self, frames: Tensor) -> Tensor:
+        return self.linear(self.pool(frames[:, 1:2]).flatten(1) * 100.0)
+
+
 class FreshWindows(IterableDataset):
     """Endless batches of newly rendered random trajectories (no files, little memory)."""
 

@@ -4,17 +4,21 @@ import warnings
 import lightning as L
 import pytest
 import torch
-from helpers import ConstantEncoder, Windows
+from helpers import ConstantEncoder, WallOnlyEncoder, Windows
 from torch.utils.data import DataLoader
 
 from jepa_world.callbacks import CollapseMonitor, NaNGuard
 from jepa_world.models import MLPPredictor
-from jepa_world.module import RANK_METRIC, STD_METRIC, JEPAModule
+from jepa_world.module import RANK_METRIC, STD_METRIC, STEP_CHANGE_METRIC, JEPAModule
 from jepa_world.strategies import StrategyOutput, VICReg
 
 
-def fake_trainer(step: int, std: float, rank: float) -> types.SimpleNamespace:
+def fake_trainer(
+    step: int, std: float, rank: float, change: float | None = None
+) -> types.SimpleNamespace:
     metrics = {STD_METRIC: torch.tensor(std), RANK_METRIC: torch.tensor(rank)}
+    if change is not None:
+        metrics[STEP_CHANGE_METRIC] = torch.tensor(change)
     return types.SimpleNamespace(
         global_step=step, current_epoch=0, callback_metrics=metrics, should_stop=False
     )
@@ -59,6 +63,40 @@ def test_collapse_monitor_sees_dimensional_collapse():
     monitor = CollapseMonitor(check_every_n_steps=1)
     with pytest.warns(UserWarning, match=r"effective rank 1.1 < 1.5"):
         monitor.on_train_batch_end(fake_trainer(3, 0.8, 1.1), None, None, None, 0)
+
+
+def test_collapse_monitor_sees_a_code_that_is_static_along_trajectories():
+    monitor = CollapseMonitor(check_every_n_steps=1)
+    with pytest.warns(
+        UserWarning, match=r"static along each trajectory \(step change 0.001 < 0.01\)"
+    ):
+        monitor.on_train_batch_end(fake_trainer(3, 0.8, 20.0, change=0.001), None, None, None, 0)
+    assert monitor.strikes == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        monitor.on_train_batch_end(fake_trainer(4, 0.8, 20.0, change=0.2), None, None, None, 0)
+        off = CollapseMonitor(min_step_change=0.0, check_every_n_steps=1)
+        off.on_train_batch_end(fake_trainer(5, 0.8, 20.0, change=0.0), None, None, None, 0)
+    assert monitor.strikes == 0
+
+
+def test_collapse_monitor_names_complete_collapse_rather_than_a_static_code():
+    monitor = CollapseMonitor(check_every_n_steps=1)
+    with pytest.warns(UserWarning) as caught:
+        monitor.on_train_batch_end(fake_trainer(3, 0.0, 0.0, change=0.0), None, None, None, 0)
+    (warning,) = caught
+    assert "std 0 < 0.01" in str(warning.message) and "static" not in str(warning.message)
+
+
+def test_collapse_monitor_stops_a_run_whose_code_ignores_the_agent():
+    torch.manual_seed(0)
+    module = JEPAModule(
+        WallOnlyEncoder(8), MLPPredictor(repr_dim=8, hidden_dim=16), VICReg(), stats_every_n_steps=1
+    )
+    run = trainer(max_steps=20, callbacks=[CollapseMonitor(check_every_n_steps=1, patience=2)])
+    with pytest.warns(UserWarning, match="static along each trajectory"):
+        run.fit(module, DataLoader(Windows(), batch_size=4))
+    assert run.global_step < 20
 
 
 def test_collapse_monitor_is_quiet_on_healthy_embeddings_and_between_checks():
@@ -129,6 +167,8 @@ def test_collapse_monitor_validates_its_settings():
         CollapseMonitor(patience=0)
     with pytest.raises(ValueError, match="check_every_n_steps"):
         CollapseMonitor(check_every_n_steps=0)
+    with pytest.raises(ValueError, match="min_step_change"):
+        CollapseMonitor(min_step_change=-1.0)
 
 
 def test_frame_rate_counts_frames_after_warm_up():

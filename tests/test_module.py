@@ -11,9 +11,11 @@ from jepa_world.models import ConvEncoder, MLPPredictor, WorldModel
 from jepa_world.module import (
     RANK_METRIC,
     STD_METRIC,
+    STEP_CHANGE_METRIC,
     JEPAModule,
     effective_rank,
     embedding_stats,
+    step_change,
     warmup_cosine,
 )
 from jepa_world.strategies import BYOLEMA, VICReg
@@ -77,6 +79,35 @@ def test_embedding_stats_tell_collapse_from_spread():
     collapsed = embedding_stats(torch.full((8, 17, 16), 3.0))
     assert spread["std"] > 0.9 and spread["effective_rank"] > 10
     assert collapsed["std"] == 0 and collapsed["effective_rank"] == 0
+
+
+def linear_walks(n: int, steps: int, seed: int = 0) -> torch.Tensor:
+    """Codes ``(n, steps, 2)`` that are the positions of agents walking 1 px a step."""
+    g = torch.Generator().manual_seed(seed)
+    start = torch.rand(n, 1, 2, generator=g) * 60
+    angle = torch.rand(n, 1, 1, generator=g) * 2 * math.pi
+    direction = torch.cat([angle.cos(), angle.sin()], dim=-1)
+    return start + torch.arange(steps).view(1, -1, 1) * direction
+
+
+def test_step_change_tells_a_moving_code_from_a_static_one():
+    torch.manual_seed(0)
+    layout_only = torch.randn(32, 1, 16).expand(32, 9, 16)
+    assert embedding_stats(layout_only)["step_change"] == 0.0  # varies between trajectories only
+    assert embedding_stats(layout_only)["std"] > 0.5
+    assert step_change(torch.full((4, 9, 8), 2.0)) == 0.0
+    walks = linear_walks(4096, 17)
+    spread = walks.reshape(-1, 2).std(dim=0).mean()
+    # about step length / spread of the positions (RMS per dimension of a unit step: 1/sqrt(2))
+    assert step_change(walks).item() == pytest.approx((0.5**0.5) / spread.item(), rel=0.05)
+    # and hardly depends on the window length
+    assert step_change(walks[:, :2]).item() == pytest.approx(step_change(walks).item(), rel=0.25)
+
+
+def test_embedding_stats_give_step_change_for_trajectories_only():
+    assert "step_change" in embedding_stats(torch.randn(4, 3, 8))
+    assert "step_change" not in embedding_stats(torch.randn(12, 8))
+    assert "step_change" not in embedding_stats(torch.randn(4, 1, 8))
 
 
 # -- the module -----------------------------------------------------------------------------
@@ -150,7 +181,8 @@ def test_fit_logs_terms_statistics_and_learning_rate():
     trainer = quiet_trainer(max_steps=3)
     trainer.fit(module, DataLoader(Windows(12, 5), batch_size=4))
     logged = trainer.callback_metrics
-    for key in ("train/loss", "train/prediction", "train/variance", STD_METRIC, RANK_METRIC, "lr"):
+    keys = ("train/loss", "train/prediction", "train/variance", STD_METRIC, RANK_METRIC, "lr")
+    for key in (*keys, STEP_CHANGE_METRIC):
         assert key in logged and math.isfinite(float(logged[key])), key
 
 

@@ -28,7 +28,7 @@ from jepa_world.checkpoint_writing import (
     ResumableCheckpoint,
     use_atomic_checkpoints,
 )
-from jepa_world.module import RANK_METRIC, STD_METRIC
+from jepa_world.module import RANK_METRIC, STD_METRIC, STEP_CHANGE_METRIC
 
 __all__ = [
     "AtomicCheckpointIO",
@@ -43,14 +43,23 @@ __all__ = [
 class CollapseMonitor(L.Callback):
     """Warn when the embeddings collapse; optionally stop after ``patience`` collapsed checks.
 
-    Every ``check_every_n_steps`` optimizer steps it reads the mean per-dimension std and the
-    effective rank of the training embeddings logged by ``JEPAModule``. Complete collapse shows
-    as a std near zero; dimensional collapse (every embedding on a line) as an effective rank
-    near 1, whatever the scale.
+    Every ``check_every_n_steps`` optimizer steps it reads the embedding statistics of the
+    training batch logged by ``JEPAModule``. Three failures are told apart:
+
+    - complete collapse: the mean per-dimension std near zero (every frame gets one code);
+    - dimensional collapse: the effective rank near 1 (every code on a line), whatever the scale;
+    - a static code: the code differs between trajectories but hardly changes along each one
+      (``train/embedding_step_change`` near zero). It holds the layout and not the agent, the
+      predictor has nothing to do, and the probe error is that of a model that learned nothing,
+      while std and rank look healthy. The contrastive margin without inverse dynamics ends
+      there on the generic model (docs/results.md).
 
     Args:
         min_std: Mean per-dimension std below which the embeddings count as collapsed.
         min_effective_rank: Effective rank below which they count as collapsed.
+        min_step_change: Step change (:func:`jepa_world.module.step_change`) below which the
+            code counts as static. Healthy codes measure 0.04 to 0.25 on the generated data;
+            ``0`` turns the check off (data where the agent does not move).
         check_every_n_steps: Optimizer steps between checks.
         patience: Stop training after this many consecutive collapsed checks; ``None``
             (default) only warns.
@@ -60,14 +69,15 @@ class CollapseMonitor(L.Callback):
         self,
         min_std: float = 1e-2,
         min_effective_rank: float = 1.5,
+        min_step_change: float = 1e-2,
         check_every_n_steps: int = 50,
         patience: int | None = None,
     ) -> None:
         super().__init__()
-        if min_std < 0 or min_effective_rank < 0:
+        if min_std < 0 or min_effective_rank < 0 or min_step_change < 0:
             raise ValueError(
-                f"CollapseMonitor: min_std and min_effective_rank must be >= 0, got {min_std} "
-                f"and {min_effective_rank}"
+                "CollapseMonitor: min_std, min_effective_rank and min_step_change must be >= 0, "
+                f"got {min_std}, {min_effective_rank} and {min_step_change}"
             )
         if check_every_n_steps < 1:
             raise ValueError(
@@ -77,6 +87,7 @@ class CollapseMonitor(L.Callback):
             raise ValueError(f"CollapseMonitor: patience must be >= 1 or None, got {patience}")
         self.min_std = min_std
         self.min_effective_rank = min_effective_rank
+        self.min_step_change = min_step_change
         self.check_every_n_steps = check_every_n_steps
         self.patience = patience
         self.strikes = 0
@@ -94,34 +105,48 @@ class CollapseMonitor(L.Callback):
         if step == self._last_checked or step % self.check_every_n_steps != 0:
             return
         self._last_checked = step
-        std = _metric(trainer, STD_METRIC)
-        rank = _metric(trainer, RANK_METRIC)
-        if std is None and rank is None:
-            return
-        problems = []
-        if std is not None and std < self.min_std:
-            problems.append(f"mean per-dimension std {std:.3g} < {self.min_std:g}")
-        if rank is not None and rank < self.min_effective_rank:
-            problems.append(f"effective rank {rank:.3g} < {self.min_effective_rank:g}")
-        if not problems:
+        problem = self._problem(trainer)
+        if problem is None:
             self.strikes = 0
             return
         self.strikes += 1
-        message = (
-            f"Representation collapse at step {step}: {' and '.join(problems)} "
-            f"(check {self.strikes}"
+        rank_zero_warn(
+            f"Representation collapse at step {step}: {problem} (check {self.strikes}"
             + (f" of {self.patience}" if self.patience else "")
-            + "). The embeddings no longer tell frames apart; strengthen the anti-collapse term "
-            "(e.g. std_weight, negative_weight, sigreg_weight), lower the learning rate, or add "
-            "InverseDynamics."
+            + ")."
         )
-        rank_zero_warn(message)
         stop = self.patience is not None and self.strikes >= self.patience
         if _any_process(trainer, stop):  # every process stops at the same step
             rank_zero_warn(
                 f"CollapseMonitor: stopping training after {self.strikes} collapsed checks."
             )
             trainer.should_stop = True
+
+    def _problem(self, trainer: L.Trainer) -> str | None:
+        """What is wrong with the logged statistics, with what to try; ``None`` when healthy."""
+        std = _metric(trainer, STD_METRIC)
+        rank = _metric(trainer, RANK_METRIC)
+        problems = []
+        if std is not None and std < self.min_std:
+            problems.append(f"mean per-dimension std {std:.3g} < {self.min_std:g}")
+        if rank is not None and rank < self.min_effective_rank:
+            problems.append(f"effective rank {rank:.3g} < {self.min_effective_rank:g}")
+        if problems:
+            return (
+                f"{' and '.join(problems)}. The embeddings no longer tell frames apart; "
+                "strengthen the anti-collapse term (e.g. std_weight, negative_weight, "
+                "sigreg_weight), lower the learning rate, or add InverseDynamics"
+            )
+        change = _metric(trainer, STEP_CHANGE_METRIC)
+        if change is not None and change < self.min_step_change:
+            return (
+                f"the code is static along each trajectory (step change {change:.3g} < "
+                f"{self.min_step_change:g}) while it differs between trajectories: it holds the "
+                "layout, not the agent, and predicting it is trivial. Add InverseDynamics "
+                "(model.strategy: class_path jepa_world.strategies.InverseDynamics, with this "
+                "strategy as its base), which needs the code to show what each action did"
+            )
+        return None
 
 
 class NaNGuard(L.Callback):
