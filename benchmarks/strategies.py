@@ -58,7 +58,7 @@ from jepa_world.checkpoints import CheckpointError, read_checkpoint
 from jepa_world.data.files import open_split
 from jepa_world.io import atomic_write_text
 from jepa_world.models import load_world_model
-from jepa_world.module import embedding_stats
+from jepa_world.module import embedding_stats, step_change
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The strategies compared, each with the ``model.strategy`` block of ``configs/<name>.yaml``.
@@ -68,7 +68,10 @@ INVERSE_DYNAMICS = {
     "init_args": {"weight": 1.0},
 }
 SETS = ("normal", "wall", "wall_other", "expert")
-MIN_STD, MIN_RANK = 1e-2, 1.5
+#: The ``CollapseMonitor``'s default thresholds, applied to the trained model.
+MIN_STD, MIN_RANK, MIN_STEP_CHANGE = 1e-2, 1.5, 1e-2
+#: Trajectories and frames of each on which the trained code's step change is measured.
+STEP_CHANGE_WINDOWS = (256, 9)
 #: Seconds between two updates of a variant's training clock (``train_clock.json``).
 CLOCK_INTERVAL = 30.0
 #: Leading normalised singular values of the first-frame embeddings kept in ``result.json``.
@@ -246,9 +249,11 @@ def seconds_so_far(clock: Path) -> float:
 def first_frame_stats(weights: Path, eval_dir: Path, n: int = 1024) -> dict[str, Any]:
     """Embedding statistics of the encoder on ``n`` first frames of probe_normal/val.
 
-    ``std``, ``std_min`` and ``effective_rank`` as logged during training, and ``spectrum``:
-    the leading :data:`SPECTRUM_LENGTH` singular values of the centred embeddings, normalised
-    to sum to 1 over all of them (the distribution whose entropy gives the effective rank).
+    ``std``, ``std_min`` and ``effective_rank`` as logged during training, ``spectrum``: the
+    leading :data:`SPECTRUM_LENGTH` singular values of the centred embeddings, normalised to sum
+    to 1 over all of them (the distribution whose entropy gives the effective rank), and
+    ``step_change`` (:func:`jepa_world.module.step_change`) on the first frames of the first
+    trajectories (:data:`STEP_CHANGE_WINDOWS`): near 0 for a code of the layout only.
     """
     model = load_world_model(weights).eval()
     split = open_split(eval_dir / "probe_normal" / "val")
@@ -256,6 +261,10 @@ def first_frame_stats(weights: Path, eval_dir: Path, n: int = 1024) -> dict[str,
     z = model.encoder(frames).reshape(len(frames), -1).float()
     stats: dict[str, Any] = {k: float(v) for k, v in embedding_stats(z).items()}
     stats["spectrum"] = spectrum(z)
+    count, length = STEP_CHANGE_WINDOWS
+    windows = torch.from_numpy(np.ascontiguousarray(split.states[:count, :length]))
+    codes = model.encoder(windows.flatten(0, 1)).reshape(*windows.shape[:2], -1)
+    stats["step_change"] = float(step_change(codes))
     return stats
 
 
@@ -422,14 +431,21 @@ def one_variant(
 
 
 def collapse_record(log_text: str, stats: dict) -> dict:
-    """The collapse columns: the flag from the trained embeddings, the monitor's warnings beside."""
+    """The collapse columns: the flag from the trained embeddings, the monitor's warnings beside.
+
+    ``static`` (a code that does not change along the trajectories, ``None`` for records of
+    before the step change was measured) counts as collapsed.
+    """
     warned_at = [
         int(step) for step in re.findall(r"Representation collapse at step (\d+)", log_text)
     ]
+    change = stats.get("step_change")
+    static = None if change is None else bool(change < MIN_STEP_CHANGE)
     return {
         "collapse_warnings": len(warned_at),
         "collapse_warning_steps": warned_at,
-        "collapsed": bool(stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK),
+        "collapsed": bool(stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK or static),
+        "static": static,
     }
 
 

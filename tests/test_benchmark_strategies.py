@@ -159,10 +159,26 @@ def test_an_early_warning_is_counted_but_only_the_end_state_is_a_collapse() -> N
     )
     healthy = {"std": 0.31, "effective_rank": 287.0}
     record = strategies.collapse_record(log, healthy)
-    assert record == {"collapse_warnings": 1, "collapse_warning_steps": [50], "collapsed": False}
+    assert record == {
+        "collapse_warnings": 1,
+        "collapse_warning_steps": [50],
+        "collapsed": False,
+        "static": None,
+    }
     assert strategies.collapse_record(log, {"std": 0.004, "effective_rank": 40.0})["collapsed"]
     assert strategies.collapse_record("", {"std": 0.3, "effective_rank": 1.2})["collapsed"]
     assert strategies.collapse_record("", healthy)["collapse_warnings"] == 0
+
+
+def test_a_code_static_along_the_trajectories_counts_as_collapsed() -> None:
+    static = strategies.collapse_record(
+        "", {"std": 0.58, "effective_rank": 3.0, "step_change": 0.002}
+    )
+    assert static["collapsed"] and static["static"]
+    moving = strategies.collapse_record(
+        "", {"std": 0.58, "effective_rank": 150.0, "step_change": 0.25}
+    )
+    assert not moving["collapsed"] and moving["static"] is False
 
 
 @pytest.mark.slow
