@@ -63,8 +63,9 @@ def embedding_stats(embeddings: Tensor) -> dict[str, Tensor]:
 def step_change(trajectories: Tensor, eps: float = 1e-12) -> Tensor:
     """How much the code of ``trajectories (B, L, D)`` changes from one frame to the next.
 
-    The root mean square of each dimension's change between consecutive frames, divided by that
-    dimension's std over every frame of the batch, both averaged over dimensions: about
+    The root mean square of each dimension's change between consecutive frames, averaged over
+    dimensions, divided by the per-dimension std over every frame of the batch, averaged the
+    same way (a ratio of means, so near-constant dimensions do not dominate it): about
     ``step length / spread of the positions`` for a code that holds the agent's position (0.04
     to 0.25 for the models of this package on the generated data, whatever the window length),
     0 for a code that depends on the layout only, and 0 for a constant code.
