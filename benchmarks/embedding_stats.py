@@ -30,11 +30,8 @@ from jepa_world.module import embedding_stats
 
 def verdict(stats: dict[str, float], monitor: CollapseMonitor) -> str:
     """``collapsed``, ``static`` or ``healthy``, by the monitor's thresholds."""
-    if stats["std"] < monitor.min_std or stats["effective_rank"] < monitor.min_effective_rank:
-        return "collapsed"
-    if stats["step_change"] < monitor.min_step_change:
-        return "static"
-    return "healthy"
+    found = monitor.diagnose(stats)
+    return "healthy" if found is None else found[0]
 
 
 @torch.no_grad()

@@ -54,6 +54,7 @@ import numpy as np
 import torch
 import yaml
 
+from jepa_world.callbacks import CollapseMonitor
 from jepa_world.checkpoints import CheckpointError, read_checkpoint
 from jepa_world.data.files import open_split
 from jepa_world.io import atomic_write_text
@@ -68,8 +69,8 @@ INVERSE_DYNAMICS = {
     "init_args": {"weight": 1.0},
 }
 SETS = ("normal", "wall", "wall_other", "expert")
-#: The ``CollapseMonitor``'s default thresholds, applied to the trained model.
-MIN_STD, MIN_RANK, MIN_STEP_CHANGE = 1e-2, 1.5, 1e-2
+#: Judges the trained model's embeddings with its default thresholds.
+MONITOR = CollapseMonitor()
 #: Trajectories and frames of each on which the trained code's step change is measured.
 STEP_CHANGE_WINDOWS = (256, 9)
 #: Seconds between two updates of a variant's training clock (``train_clock.json``).
@@ -439,12 +440,14 @@ def collapse_record(log_text: str, stats: dict) -> dict:
     warned_at = [
         int(step) for step in re.findall(r"Representation collapse at step (\d+)", log_text)
     ]
-    change = stats.get("step_change")
-    static = None if change is None else bool(change < MIN_STEP_CHANGE)
+    found = MONITOR.diagnose(stats)
+    static = (
+        None if stats.get("step_change") is None else found is not None and found[0] == "static"
+    )
     return {
         "collapse_warnings": len(warned_at),
         "collapse_warning_steps": warned_at,
-        "collapsed": bool(stats["std"] < MIN_STD or stats["effective_rank"] < MIN_RANK or static),
+        "collapsed": found is not None,
         "static": static,
     }
 

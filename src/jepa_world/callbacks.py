@@ -124,22 +124,37 @@ class CollapseMonitor(L.Callback):
 
     def _problem(self, trainer: L.Trainer) -> str | None:
         """What is wrong with the logged statistics, with what to try; ``None`` when healthy."""
-        std = _metric(trainer, STD_METRIC)
-        rank = _metric(trainer, RANK_METRIC)
+        stats = {
+            "std": _metric(trainer, STD_METRIC),
+            "effective_rank": _metric(trainer, RANK_METRIC),
+            "step_change": _metric(trainer, STEP_CHANGE_METRIC),
+        }
+        found = self.diagnose(stats)
+        return None if found is None else found[1]
+
+    def diagnose(self, stats: dict[str, float | None]) -> tuple[str, str] | None:
+        """``("collapsed" | "static", what is wrong and what to try)``, or ``None`` when healthy.
+
+        ``stats`` holds ``std``, ``effective_rank`` and ``step_change`` as
+        :func:`jepa_world.module.embedding_stats` names them; a missing or ``None`` value is not
+        checked. A collapsed code is reported as such, not also as static. Used on the logged
+        statistics during training, and by the benchmarks on trained models.
+        """
+        std, rank = stats.get("std"), stats.get("effective_rank")
         problems = []
         if std is not None and std < self.min_std:
             problems.append(f"mean per-dimension std {std:.3g} < {self.min_std:g}")
         if rank is not None and rank < self.min_effective_rank:
             problems.append(f"effective rank {rank:.3g} < {self.min_effective_rank:g}")
         if problems:
-            return (
+            return "collapsed", (
                 f"{' and '.join(problems)}. The embeddings no longer tell frames apart; "
                 "strengthen the anti-collapse term (e.g. std_weight, negative_weight, "
                 "sigreg_weight), lower the learning rate, or add InverseDynamics"
             )
-        change = _metric(trainer, STEP_CHANGE_METRIC)
+        change = stats.get("step_change")
         if change is not None and change < self.min_step_change:
-            return (
+            return "static", (
                 f"the code is static along each trajectory (step change {change:.3g} < "
                 f"{self.min_step_change:g}) while it differs between trajectories: it holds the "
                 "layout, not the agent, and predicting it is trivial. Add InverseDynamics "

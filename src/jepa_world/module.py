@@ -55,12 +55,12 @@ def embedding_stats(embeddings: Tensor) -> dict[str, Tensor]:
     std = z.std(dim=0) if z.shape[0] > 1 else torch.zeros(z.shape[1], device=z.device)
     stats = {"std": std.mean(), "std_min": std.min(), "effective_rank": effective_rank(z)}
     if embeddings.ndim == 3 and embeddings.shape[1] > 1:
-        stats["step_change"] = step_change(embeddings)
+        stats["step_change"] = step_change(embeddings, spread=stats["std"])
     return stats
 
 
 @torch.no_grad()
-def step_change(trajectories: Tensor, eps: float = 1e-12) -> Tensor:
+def step_change(trajectories: Tensor, spread: Tensor | None = None, eps: float = 1e-12) -> Tensor:
     """How much the code of ``trajectories (B, L, D)`` changes from one frame to the next.
 
     The root mean square of each dimension's change between consecutive frames, averaged over
@@ -68,11 +68,13 @@ def step_change(trajectories: Tensor, eps: float = 1e-12) -> Tensor:
     same way (a ratio of means, so near-constant dimensions do not dominate it): about
     ``step length / spread of the positions`` for a code that holds the agent's position (0.04
     to 0.25 for the models of this package on the generated data, whatever the window length),
-    0 for a code that depends on the layout only, and 0 for a constant code.
+    0 for a code that depends on the layout only, and 0 for a constant code. ``spread``: that
+    mean per-dimension std when the caller has it already (:func:`embedding_stats`).
     """
     z = trajectories.detach().float()
     change = (z[:, 1:] - z[:, :-1]).pow(2).mean(dim=(0, 1)).sqrt().mean()
-    spread = z.reshape(-1, z.shape[-1]).std(dim=0).mean()
+    if spread is None:
+        spread = z.reshape(-1, z.shape[-1]).std(dim=0).mean()
     return torch.where(spread > eps, change / spread.clamp_min(eps), torch.zeros_like(spread))
 
 
